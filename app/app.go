@@ -1,0 +1,107 @@
+// Package app defines how application-protocol decoders are fed by reassembled
+// TCP streams and UDP datagrams, and the transaction record they emit.
+//
+// A decoder sees each direction of a connection as an ordered byte stream with
+// gaps marked; it keeps bounded state and reports transactions (a request and
+// its reply) through a callback. Decoders live in sub-packages (app/http1,
+// app/ftp, app/oncrpc, app/tls, app/dns).
+package app
+
+import (
+	"time"
+
+	"github.com/wiresleuth/wiresleuth/capture"
+)
+
+// Side is one end of a connection or exchange.
+type Side uint8
+
+const (
+	// Client is the side that opened the connection (sent the SYN) or sent
+	// the first datagram.
+	Client Side = 0
+	// Server is the other side.
+	Server Side = 1
+)
+
+// Other returns the opposite side.
+func (s Side) Other() Side { return 1 - s }
+
+func (s Side) String() string {
+	if s == Client {
+		return "client"
+	}
+	return "server"
+}
+
+// Pos locates stream bytes in a capture: the frame that carried them.
+type Pos struct {
+	Frame int64        // frame number in its capture, 1-based
+	Time  capture.Time // capture timestamp of that frame
+}
+
+// Stream receives one TCP connection's reassembled byte streams. Calls for
+// both sides are interleaved in capture order. Byte slices are valid only
+// during the call.
+type Stream interface {
+	// Bytes delivers the next in-order bytes sent by side. at is the frame
+	// that carried the first of them.
+	Bytes(side Side, b []byte, at Pos)
+	// Gap reports that n bytes sent by side were not captured. Decoders
+	// resynchronise where the protocol allows it, or stop decoding that
+	// side and say so.
+	Gap(side Side, n int64, at Pos)
+	// Close reports that side ended its stream: FIN (reset false) or RST.
+	Close(side Side, reset bool, at Pos)
+	// End reports that the connection is finished (closed, timed out or at
+	// the end of the capture). No call follows.
+	End(at Pos)
+}
+
+// Status says how a transaction ended.
+type Status uint8
+
+const (
+	// StatusOK: a reply that reports success.
+	StatusOK Status = iota
+	// StatusError: a reply that reports failure (HTTP 5xx/4xx, FTP 4xx/5xx,
+	// RPC denied or non-zero op status, DNS rcode != 0, TLS fatal alert).
+	StatusError
+	// StatusNoReply: the request was never answered in the capture.
+	StatusNoReply
+	// StatusIncomplete: the reply started but did not complete (cut by a
+	// gap, reset or the end of the capture).
+	StatusIncomplete
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusError:
+		return "error"
+	case StatusNoReply:
+		return "no-reply"
+	case StatusIncomplete:
+		return "incomplete"
+	}
+	return "unknown"
+}
+
+// Transaction is one request and its reply (or the lack of one), in terms
+// every protocol shares. Decoders may keep richer typed records of their own;
+// detectors work on this one.
+type Transaction struct {
+	Protocol  string        // "http", "ftp", "oncrpc", "tls", "dns"
+	Operation string        // e.g. "GET", "AUTH", "GlusterFS Handshake DUMP", "A"
+	Request   string        // one line summary of the request, e.g. "GET /index.html"
+	Reply     string        // one line summary of the reply, e.g. "404 Not Found", "errno 13 EACCES (Permission denied)"
+	Status    Status        // how it ended
+	Error     string        // stable error name when Status is StatusError, e.g. "404", "421", "EACCES", "NXDOMAIN", "PROG_MISMATCH"
+	RequestAt Pos           // frame of the request's first byte
+	ReplyAt   Pos           // frame of the reply's first byte; zero if none
+	Latency   time.Duration // ReplyAt.Time - RequestAt.Time; zero if no reply
+}
+
+// Sink receives transactions as decoders complete them.
+type Sink func(Transaction)

@@ -1,0 +1,3 @@
+module github.com/wiresleuth/wiresleuth
+
+go 1.26
