@@ -105,3 +105,37 @@ type Transaction struct {
 
 // Sink receives transactions as decoders complete them.
 type Sink func(Transaction)
+
+// Datagrams receives the datagrams of one UDP exchange (one 4-tuple), in
+// capture order. Byte slices are valid only during the call.
+type Datagrams interface {
+	Datagram(side Side, b []byte, at Pos)
+	// End reports that no more datagrams follow (idle timeout or end of
+	// capture): requests still unanswered are reported as StatusNoReply.
+	End(at Pos)
+}
+
+// Confidence is how sure a probe is that bytes belong to its protocol.
+type Confidence uint8
+
+const (
+	No     Confidence = iota // certainly not this protocol
+	Maybe                    // could be; only a port hint or a weak pattern
+	Likely                   // a strong pattern (e.g. "HTTP/1.1 " or an RPC header with a known program)
+)
+
+// Protocol describes one decoder to the dispatcher that chooses, by content
+// with the server port only as a hint, which decoder a stream gets.
+type Protocol struct {
+	Name string // "http", "ftp", "oncrpc", "tls", "dns"
+	// Probe looks at the first bytes a side sent (at most 1 KiB, possibly
+	// fewer) and says whether they look like this protocol. serverPort is
+	// the responder's port, a hint only.
+	Probe func(side Side, first []byte, serverPort uint16) Confidence
+	// NewStream returns a decoder for one TCP connection, or nil if the
+	// protocol does not run over TCP.
+	NewStream func(sink Sink) Stream
+	// NewDatagrams returns a decoder for one UDP exchange, or nil if the
+	// protocol does not run over UDP.
+	NewDatagrams func(sink Sink) Datagrams
+}
