@@ -809,6 +809,12 @@ func (e *end) onAck(t time.Time, p *Packet) {
 	}
 	e.peerWnd = int(p.Window) << e.peerWS
 	ack := int64(int32(p.Ack - e.seqOf(0)))
+	sackHi := int64(-1) // the highest byte the peer reports holding
+	for _, o := range p.Options {
+		for i := 4; o.Kind == OptKindSACK && i+4 <= len(o.Data); i += 8 {
+			sackHi = max(sackHi, int64(int32(beUint32(o.Data[i:])-e.seqOf(0))))
+		}
+	}
 	top := e.nxt
 	if e.finSent {
 		top++
@@ -829,7 +835,10 @@ func (e *end) onAck(t time.Time, p *Packet) {
 			if ack >= e.recover {
 				e.inRec = false
 				e.cwnd = e.ssth
-			} else if len(e.segs) > 0 { // partial ACK: the next hole
+			} else if len(e.segs) > 0 && (!e.sack || sackHi > e.segs[0].off) {
+				// A partial ACK: retransmit the next hole, but with SACK
+				// only one the peer reports data beyond (not one that is
+				// merely still in flight).
 				e.segs[0].tx++
 				e.transmit(e.when(t), e.segs[0], true)
 			}

@@ -83,3 +83,142 @@ func TestConnLostFIN(t *testing.T) {
 		t.Errorf("server IP IDs start %v, want 0, 100, 101", ids[:3])
 	}
 }
+
+// TestConnLossRecovery loses the 5th data segment of a 100 KB answer once:
+// the receiver sends duplicate ACKs with SACK blocks and the sender fast
+// retransmits; a duplicated and a delayed (reordered) segment follow.
+func TestConnLossRecovery(t *testing.T) {
+	c := NewConn(testConfig())
+	c.Lose(Match{From: Server, Data: 1, Nth: 5})
+	c.Fault(Match{From: Server, Data: 1, Nth: 30}, Fate{Duplicate: true})
+	c.Fault(Match{From: Server, Data: 1, Nth: 50}, Fate{Delay: 20 * time.Microsecond})
+	c.Handshake()
+	c.Send(Client, 400)
+	c.Send(Server, 100000)
+	c.Close(Client)
+	c.Close(Server)
+	if !c.ends[Client].finRcvd || !c.ends[Server].finRcvd {
+		t.Fatal("connection did not close on both sides")
+	}
+	atServer := writeFrames(t, "loss-server.pcap", LinkEthernet, c.Capture(Vantage{At: 1}))
+	atClient := writeFrames(t, "loss-client.pcap", LinkEthernet, c.Capture(Vantage{At: 0}))
+	for _, p := range []string{atServer, atClient} {
+		checkClean(t, p, "Previous segment(s) not captured", "Duplicate ACK", "out-of-order", "retransmission")
+		expectCount(t, p, "tcp.flags.fin==1", 2)
+	}
+	// The sender's capture has every segment; the dup ACKs reach it one
+	// RTT late, so more than three arrive before the fast retransmission.
+	expectCount(t, atServer, "tcp.analysis.fast_retransmission", 1)
+	if n := count(t, atServer, "tcp.analysis.duplicate_ack"); n < 3 {
+		t.Errorf("server capture: %d duplicate ACKs, want at least 3", n)
+	}
+	// The receiver's capture lacks the lost one, has the duplicated one
+	// twice and the delayed one out of order.
+	expectCount(t, atClient, "tcp.analysis.fast_retransmission", 1)
+	expectCount(t, atClient, "tcp.analysis.spurious_retransmission", 1)
+	expectCount(t, atClient, "tcp.analysis.out_of_order", 1)
+	if n := count(t, atClient, "tcp.analysis.duplicate_ack && tcp.options.sack_le"); n < 3 {
+		t.Errorf("client capture: %d duplicate ACKs with SACK blocks, want at least 3", n)
+	}
+	if n, m := count(t, atClient, "ip.src==10.2.0.2 && tcp.len>0"), count(t, atServer, "ip.src==10.2.0.2 && tcp.len>0"); n != m {
+		t.Errorf("client saw %d data segments, server sent %d: want equal (one lost, one duplicated)", n, m)
+	}
+}
+
+func TestConnHandshakes(t *testing.T) {
+	t.Run("syn-lost", func(t *testing.T) {
+		c := NewConn(testConfig())
+		c.Lose(Match{From: Client, Flags: SYN, Nth: 1})
+		c.Handshake()
+		p := writeFrames(t, "synlost.pcap", LinkEthernet, c.Capture(Vantage{At: 0}))
+		checkFields(t, p, []string{"frame.time_relative", "tcp.flags.str", "tcp.analysis.retransmission"},
+			"0.000000000|··········S·|", "1.000000000|··········S·|1", "1.010000000|·······A··S·|", "1.010000000|·······A····|")
+	})
+	t.Run("refused", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Server.Refuse = true
+		c := NewConn(cfg)
+		c.Handshake()
+		p := writeFrames(t, "refused.pcap", LinkEthernet, c.Capture(Vantage{At: 0}))
+		checkFields(t, p, []string{"tcp.flags.str", "tcp.seq", "tcp.ack", "ip.id"},
+			"··········S·|1000|0|0x0000", "·······A·R··|0|1001|0x0000")
+	})
+	t.Run("unanswered", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Retries = 2
+		c := NewConn(cfg)
+		c.Lose(Match{From: Client, Flags: SYN})
+		c.Handshake()
+		p := writeFrames(t, "unanswered.pcap", LinkEthernet, c.Capture(Vantage{At: 0}))
+		checkFields(t, p, []string{"frame.time_relative", "tcp.flags.str"},
+			"0.000000000|··········S·", "1.000000000|··········S·", "3.000000000|··········S·")
+	})
+	t.Run("ipv6-no-options", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Client.Addr = netip.MustParseAddrPort("[2001:db8::1]:40000")
+		cfg.Server.Addr = netip.MustParseAddrPort("[2001:db8::2]:443")
+		cfg.Server.NoSACK, cfg.Server.NoWScale = true, true
+		c := NewConn(cfg)
+		c.Handshake()
+		c.Send(Client, 5000)
+		p := writeFrames(t, "v6.pcap", LinkEthernet, c.Capture(Vantage{At: 1}))
+		checkClean(t, p)
+		checkFields(t, p, []string{"tcp.flags.str", "tcp.options.mss_val", "tcp.options.wscale.shift", "tcp.len"},
+			"··········S·|1440|7|0", "·······A··S·|1440||0", "·······A····|||0",
+			"·······A····|||1428", "·······A····|||1428", "·······A····|||0", "·······A····|||1428", "·······AP···|||716",
+			"·······A····|||0")
+	})
+}
+
+// TestConnVantages captures one connection at three points: the client,
+// behind a NAT that also shifts sequence numbers (with a clock 90 s
+// ahead), and over VLANs with Linux cooked framing.
+func TestConnVantages(t *testing.T) {
+	cfg := testConfig()
+	cfg.Hops = 2
+	c := NewConn(cfg)
+	c.Handshake()
+	c.Send(Client, 100)
+	c.Send(Server, 100)
+	c.Close(Client)
+	c.Close(Server)
+	public := netip.MustParseAddrPort("203.0.113.7:61000")
+	const shift = 0x10000000
+	nat := func(p *Packet) {
+		if p.From == Client {
+			p.Src = public
+			p.Seq += shift
+		} else {
+			p.Dst = public
+			p.Ack += shift
+		}
+	}
+	client := writeFrames(t, "v-client.pcap", LinkEthernet, c.Capture(Vantage{At: 0}))
+	server := writeFrames(t, "v-server.pcap", LinkEthernet, c.Capture(Vantage{At: 0.9, Clock: 90 * time.Second, Edit: nat}))
+	cooked := Vantage{At: 0.5, Link: LinkLinuxSLL2}
+	mid := writeFrames(t, "v-mid.pcap", cooked.LinkType(), c.Capture(cooked))
+	for _, p := range []string{client, server, mid} {
+		checkClean(t, p)
+	}
+	a := fields(t, client, "", "frame.time_epoch", "ip.src", "tcp.srcport", "tcp.seq", "ip.ttl")
+	b := fields(t, server, "", "frame.time_epoch", "ip.src", "tcp.srcport", "tcp.seq", "ip.ttl")
+	if len(a) != len(b) {
+		t.Fatalf("%d frames at the client, %d at the server", len(a), len(b))
+	}
+	var ta, tb float64
+	fmt.Sscan(a[0][0], &ta)
+	fmt.Sscan(b[0][0], &tb)
+	if d := tb - ta; d < 90.0045-1e-6 || d > 90.0045+1e-6 {
+		t.Errorf("SYN seen %.6f s later at the server's capture, want 90.0045 (offset + 0.9 one-way delay)", d)
+	}
+	if a[0][1] != "10.1.0.1" || b[0][1] != "203.0.113.7" || b[0][2] != "61000" {
+		t.Errorf("SYN source: client capture %v, server capture %v", a[0], b[0])
+	}
+	if a[0][3] != "1000" || b[0][3] != fmt.Sprint(1000+shift) {
+		t.Errorf("SYN seq: %s at the client, %s behind the NAT, want 1000 and %d", a[0][3], b[0][3], 1000+shift)
+	}
+	if a[0][4] != "64" || b[0][4] != "62" {
+		t.Errorf("SYN TTL %s at the client, %s after two routers", a[0][4], b[0][4])
+	}
+	checkFields(t, mid, []string{"sll.pkttype", "ip.ttl"}, strings.Split(strings.Repeat("0|63,", len(a)), ",")[:len(a)]...)
+}
