@@ -164,4 +164,3 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
-
