@@ -390,7 +390,6 @@ type event struct {
 	seq  int
 	kind int
 	side Side
-	pkt  int // index into pkts for arrivals
 	p    *Packet
 }
 

@@ -35,6 +35,7 @@ func expectCount(t *testing.T, file, filter string, want int) {
 // OpenStack case: the server has no timestamps, so its bare ACKs and FINs
 // are padded minimum-size frames).
 func TestConnLostFIN(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig()
 	cfg.Server.NoTimestamps = true
 	c := NewConn(cfg)
@@ -88,6 +89,7 @@ func TestConnLostFIN(t *testing.T) {
 // the receiver sends duplicate ACKs with SACK blocks and the sender fast
 // retransmits; a duplicated and a delayed (reordered) segment follow.
 func TestConnLossRecovery(t *testing.T) {
+	t.Parallel()
 	c := NewConn(testConfig())
 	c.Lose(Match{From: Server, Data: 1, Nth: 5})
 	c.Fault(Match{From: Server, Data: 1, Nth: 30}, Fate{Duplicate: true})
@@ -126,6 +128,7 @@ func TestConnLossRecovery(t *testing.T) {
 }
 
 func TestConnHandshakes(t *testing.T) {
+	t.Parallel()
 	t.Run("syn-lost", func(t *testing.T) {
 		c := NewConn(testConfig())
 		c.Lose(Match{From: Client, Flags: SYN, Nth: 1})
@@ -174,6 +177,7 @@ func TestConnHandshakes(t *testing.T) {
 // behind a NAT that also shifts sequence numbers (with a clock 90 s
 // ahead), and over VLANs with Linux cooked framing.
 func TestConnVantages(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig()
 	cfg.Hops = 2
 	c := NewConn(cfg)
@@ -221,4 +225,52 @@ func TestConnVantages(t *testing.T) {
 		t.Errorf("SYN TTL %s at the client, %s after two routers", a[0][4], b[0][4])
 	}
 	checkFields(t, mid, []string{"sll.pkttype", "ip.ttl"}, strings.Split(strings.Repeat("0|63,", len(a)), ",")[:len(a)]...)
+}
+
+// TestTakeMatchesCapture: taking frames after every operation yields the
+// same frames, in the same order, as one Capture at the end.
+func TestTakeMatchesCapture(t *testing.T) {
+	t.Parallel()
+	script := func(c *Conn, after func()) {
+		c.Lose(Match{From: Server, Data: 1, Nth: 3})
+		c.Handshake()
+		after()
+		for range 3 {
+			c.Send(Client, 500)
+			after()
+			c.Send(Server, 30000)
+			after()
+		}
+		c.Close(Client)
+		after()
+		c.Close(Server)
+		c.Wait(time.Second)
+		after()
+	}
+	v := Vantage{At: 0.5, Pad: true, VLANs: []uint16{7}}
+	whole := NewConn(testConfig())
+	script(whole, func() {})
+	want := whole.Capture(v)
+	var got []Frame
+	c := NewConn(testConfig())
+	script(c, func() {
+		for _, f := range c.Take(v) {
+			if len(got) > 0 && f.Time.Before(got[len(got)-1].Time) {
+				t.Fatalf("Take went back in time: %v after %v", f.Time, got[len(got)-1].Time)
+			}
+			f.Data = append([]byte(nil), f.Data...)
+			got = append(got, f)
+		}
+	})
+	if len(got) != len(want) {
+		t.Fatalf("Take gave %d frames, Capture %d", len(got), len(want))
+	}
+	for i := range got {
+		if !got[i].Time.Equal(want[i].Time) || string(got[i].Data) != string(want[i].Data) {
+			t.Fatalf("frame %d differs: %v % x\nvs %v % x", i, got[i].Time, got[i].Data[:20], want[i].Time, want[i].Data[:20])
+		}
+	}
+	if len(c.Packets()) != 0 {
+		t.Errorf("%d packets left after the last Take", len(c.Packets()))
+	}
 }

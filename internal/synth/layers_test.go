@@ -36,6 +36,7 @@ func syn4() []Layer {
 }
 
 func TestEthernetLayersTshark(t *testing.T) {
+	t.Parallel()
 	tcp := func(sport uint16, f uint8) *TCP {
 		return &TCP{SrcPort: sport, DstPort: 9000, Seq: 1001, Ack: 5001, Flags: f, Window: 502}
 	}

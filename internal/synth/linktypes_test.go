@@ -6,6 +6,7 @@ import (
 )
 
 func TestLinkTypesTshark(t *testing.T) {
+	t.Parallel()
 	tcp4 := func() []Layer {
 		return []Layer{&IPv4{Src: cli4, Dst: srv4, DF: true}, &TCP{SrcPort: 40000, DstPort: 9000, Seq: 1, Flags: SYN, Window: 100}}
 	}
@@ -45,6 +46,7 @@ func TestLinkTypesTshark(t *testing.T) {
 }
 
 func TestChecksumModesTshark(t *testing.T) {
+	t.Parallel()
 	seg := func(port uint16, c Checksum) []byte {
 		return Encode(nil, eth(), &IPv4{Src: cli4, Dst: srv4}, &TCP{SrcPort: port, DstPort: 9000, Seq: 1, Flags: SYN, Window: 100, Checksum: c})
 	}
@@ -74,6 +76,7 @@ func TestChecksumModesTshark(t *testing.T) {
 }
 
 func TestFragmentTshark(t *testing.T) {
+	t.Parallel()
 	body := make([]byte, 3000)
 	for i := range body {
 		body[i] = byte(i)

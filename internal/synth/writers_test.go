@@ -22,6 +22,7 @@ func threeFrames() []Frame {
 }
 
 func TestPcapVariantsTshark(t *testing.T) {
+	t.Parallel()
 	for _, nano := range []bool{false, true} {
 		for _, be := range []bool{false, true} {
 			for _, snap := range []int{0, 64} {
@@ -85,6 +86,7 @@ func boolInt(b bool) int {
 }
 
 func TestPcapngTshark(t *testing.T) {
+	t.Parallel()
 	for _, be := range []bool{false, true} {
 		t.Run(fmt.Sprintf("be%v", be), func(t *testing.T) {
 			var buf bytes.Buffer
@@ -139,6 +141,7 @@ func TestPcapngTshark(t *testing.T) {
 // TestCompressedTshark writes gzip and zstd files through WriteFile and
 // checks tshark reads them, and that the zstd frame is one zstd(1) accepts.
 func TestCompressedTshark(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"c.pcap.gz", "c.pcapng.gz", "c.pcap.zst", "c.pcapng.zst"} {
 		t.Run(name, func(t *testing.T) {
 			p := writeFrames(t, name, LinkEthernet, threeFrames())
