@@ -274,3 +274,40 @@ func TestTakeMatchesCapture(t *testing.T) {
 		t.Errorf("%d packets left after the last Take", len(c.Packets()))
 	}
 }
+
+// TestConnInject: a firewall in the middle drops the SYNs and answers each
+// with ICMP admin-prohibited; later a forged RST with a foreign TTL.
+func TestConnInject(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Retries = 1
+	c := NewConn(cfg)
+	c.Fault(Match{From: Client, Flags: SYN}, Fate{Lost: true, At: 0.6})
+	fw := netip.MustParseAddr("10.9.0.254")
+	c.Handshake()
+	for _, p := range c.Packets() {
+		if p.Flags&SYN == 0 {
+			continue
+		}
+		c.Inject(Packet{From: Server, Origin: 0.5, Sent: p.Sent.Add(5 * time.Millisecond), TTL: 255,
+			SrcMAC: srvMAC, DstMAC: cliMAC, Custom: []Layer{
+				&IPv4{Src: fw, Dst: p.Src.Addr(), TTL: 255}, &ICMPv4{Type: 3, Code: 13},
+				Quote(28, &IPv4{Src: p.Src.Addr(), Dst: p.Dst.Addr(), DF: true, TTL: p.TTL}, &TCP{SrcPort: p.Src.Port(), DstPort: p.Dst.Port(), Seq: p.Seq, Flags: SYN}),
+			}})
+	}
+	rst := c.Template(Server)
+	rst.Flags, rst.TTL, rst.Origin, rst.Options = RST, 250, 0.5, nil
+	c.Inject(rst)
+	atClient := writeFrames(t, "fw-client.pcap", LinkEthernet, c.Capture(Vantage{At: 0}))
+	atServer := writeFrames(t, "fw-server.pcap", LinkEthernet, c.Capture(Vantage{At: 1}))
+	checkFields(t, atClient, []string{"frame.time_relative", "ip.src", "icmp.type", "icmp.code", "tcp.flags.str", "ip.ttl"},
+		"0.000000000|10.1.0.1|||··········S·|64",
+		// Sent 5 ms after the SYN from the middle: 2.5 ms on the way. Eight
+		// quoted TCP bytes hold no flags.
+		"0.007500000|10.9.0.254,10.1.0.1|3|13||255,64",
+		"1.000000000|10.1.0.1|||··········S·|64",
+		"1.007500000|10.9.0.254,10.1.0.1|3|13||255,64",
+		"3.002500000|10.2.0.2|||·········R··|250")
+	checkClean(t, atClient, "Connection reset")
+	expectCount(t, atServer, "", 0)
+}
