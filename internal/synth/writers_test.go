@@ -167,3 +167,31 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestOffsetsAreBoundaries: cutting a file at each Offset leaves a valid
+// capture with the frames before it, which is how hostile-input tests find
+// where to truncate or patch.
+func TestOffsetsAreBoundaries(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := NewPcapngWriter(&buf, PcapngOptions{})
+	must(t, err)
+	_, err = w.AddInterface(Interface{LinkType: LinkEthernet})
+	must(t, err)
+	var offs []int64
+	for _, f := range threeFrames() {
+		offs = append(offs, w.Offset())
+		must(t, w.WriteFrame(f))
+	}
+	offs = append(offs, w.Offset())
+	if offs[3] != int64(buf.Len()) {
+		t.Fatalf("final offset %d, file length %d", offs[3], buf.Len())
+	}
+	for i, off := range offs {
+		p := tempFile(t, fmt.Sprintf("cut%d.pcapng", i))
+		must(t, os.WriteFile(p, buf.Bytes()[:off], 0o644))
+		if n := len(fields(t, p, "", "frame.number")); n != i {
+			t.Errorf("cut at block %d (byte %d): tshark reads %d frames, want %d", i, off, n, i)
+		}
+	}
+}
