@@ -89,7 +89,7 @@ type Match struct {
 	Flags   uint8 // all of these set
 	NoFlags uint8 // none of these set
 	Data    int   // 1: with payload; -1: without
-	Nth     int   // only the nth packet matching the rest (1-based)
+	Nth     int   // only the nth packet matching the rest (1-based; retransmissions count)
 }
 
 // Fate is what the path does to a packet.
@@ -98,7 +98,7 @@ type Fate struct {
 	Delay     time.Duration // extra delay after At (reordering)
 	Duplicate bool          // a copy appears at At and arrives Delay (or 50 µs) after the original
 	At        float64       // where, as a position: 0 client, 1 server; 0 means 0.5
-	Checksum  Checksum      // the TCP checksum as sent
+	Checksum  Checksum      // the TCP checksum as sent; the receiver discards a BadChecksum packet
 }
 
 type fault struct {
