@@ -416,6 +416,7 @@ class Conn:
         self.weirds = []
         self.notes = []
         self.first_frame = None
+        self.pending_added = ''
 
     # -- history
     def add_history(self, c):
@@ -492,8 +493,24 @@ class Conn:
             r['ostate'] = '%s(%d)' % (STATE_NAMES[a.orig.state], a.orig.state)
             r['rstate'] = '%s(%d)' % (STATE_NAMES[a.resp.state], a.resp.state)
             r['osize'], r['rsize'] = osz, rsz
+            def d(ep):
+                last = ((ep.seq_wraps << 32) + ep.last_seq - ep.start_seq) & M64
+                ack = ((ep.ack_wraps << 32) + ep.ack_seq - ep.start_seq) & M64
+                return {'last': last if last < (1 << 63) else last - (1 << 64),
+                        'ack': ack if ack < (1 << 63) else ack - (1 << 64), 'fin': ep.FIN_cnt > 0,
+                        'special': ep.prev_state == SYN_SENT and ep.state == RESET and ep.peer.state == INACTIVE
+                        and not ep.no_data_acked()}
+            r['oderiv'], r['rderiv'] = d(a.orig), d(a.resp)
         r['notes'] = self.notes
+        r['weirds'] = self.weirds
+        r['start'] = self.start
         return r
+
+
+def take_pending(conn):
+    p = conn.pending_added
+    conn.pending_added = ''
+    return p
 
 
 def remove(conn):
@@ -785,6 +802,7 @@ class TCPAdapter:
         rec['added'] = c.history[len(h0):] if c.history.startswith(h0) else '(' + c.history + ')'
         rec['flags'] = flags.s()
         rec['states'] = (SN[self.orig.state], SN[self.resp.state])
+        rec['st_by'] = {(c.orig_h, c.orig_p): SN[self.orig.state], (c.resp_h, c.resp_p): SN[self.resp.state]}
 
     @staticmethod
     def rel(ep, cur, last, wraps, owner):
@@ -1032,7 +1050,8 @@ def check_encap(conn, encap):
     if conn.encap == encap:
         return
     if CFG.tunnel_max_changes and conn.tunnel_changes >= CFG.tunnel_max_changes:
-        conn.check_history(HIST_LIMIT, 'X')
+        if not conn.check_history(HIST_LIMIT, 'X'):
+            conn.pending_added = 'X'
         conn.note('tunnel_max_changes_per_connection exceeded -> X')
     else:
         conn.tunnel_changes += 1
@@ -1084,7 +1103,7 @@ def handle_tcp(ip, t, frame, encap):
     remaining -= hl
     ad = conn.adapter
     ep = ad.orig if is_orig else ad.resp
-    rec = {'frame': frame, 'dir': 'o' if is_orig else 'r', 'seq': seq, 'ack': ack, 'len': plen, 'win': win,
+    rec = {'src': (ip.src, sport), 't': t, 'frame': frame, 'dir': 'o' if is_orig else 'r', 'seq': seq, 'ack': ack, 'len': plen, 'win': win,
            'flags': fl.s(), 'conn': conn.uid}
     if not CFG.ignore_checksums and not in_ignore_nets(ip.src) and remaining >= plen:
         segment = seg[:hl + plen]
@@ -1095,6 +1114,7 @@ def handle_tcp(ip, t, frame, encap):
             rec['added'] = conn.history[len(h0):]
             rec['note'] = 'bad checksum: not processed, not counted'
             rec['states'] = (SN[ad.orig.state], SN[ad.resp.state])
+            rec['st_by'] = {(conn.orig_h, conn.orig_p): SN[ad.orig.state], (conn.resp_h, conn.resp_p): SN[ad.resp.state]}
             TRACE.append(rec)
             return
     orig_obj = ad.orig
@@ -1105,6 +1125,7 @@ def handle_tcp(ip, t, frame, encap):
     idx = 0 if is_orig else 1
     conn.pkts[idx] += 1
     conn.ipbytes[idx] += ip.total_len
+    rec['added'] = take_pending(conn) + rec.get('added', '')
     TRACE.append(rec)
 
 
@@ -1170,6 +1191,8 @@ def handle_udp(ip, t, frame, encap):
             bad = not pcapdec.l4_checksum_ok(ip, 17, seg[:plen])
         if bad:
             conn.weird('bad_UDP_checksum')
+            TRACE.append({'t': t, 'frame': frame, 'conn': conn.uid, 'dir': 'o' if is_orig else 'r', 'len': ulen - 8,
+                          'added': '', 'flags': 'udp', 'note': 'bad UDP checksum: dropped'})
             cnt = conn.adapter.chk[0 if is_orig else 1]
             cnt[0] += 1
             if cnt[0] == cnt[1]:
@@ -1177,11 +1200,14 @@ def handle_udp(ip, t, frame, encap):
                 cnt[1] *= 10
             return
     conn.last_time = t
+    h0 = conn.history
     if is_orig:
         conn.check_history(1, 'D')
     else:
         conn.check_history(2, 'd')
     conn.adapter.update_length(is_orig, ulen - 8)
+    TRACE.append({'t': t, 'frame': frame, 'conn': conn.uid, 'dir': 'o' if is_orig else 'r', 'len': ulen - 8,
+                  'added': take_pending(conn) + conn.history[len(h0):], 'flags': 'udp'})
     # tunnels: dispatch on the responder port, else protocol detection (Teredo/AYIYA)
     kind = TUNNEL_PORTS.get(conn.resp_p)
     if kind is None and looks_like_teredo(payload):
@@ -1307,6 +1333,8 @@ def handle_icmp(ip, t, frame, encap):
             return
     conn.last_time = t
     conn.adapter.update_length(is_orig, plen - 8)
+    TRACE.append({'t': t, 'frame': frame, 'conn': conn.uid, 'dir': 'o' if is_orig else 'r', 'len': plen - 8,
+                  'added': take_pending(conn), 'flags': 'icmp %d/%d' % (typ, code)})
     idx = 0 if is_orig else 1
     conn.pkts[idx] += 1
     conn.ipbytes[idx] += ip.total_len
@@ -1328,6 +1356,8 @@ def handle_unknown(ip, t, frame, encap):
         check_encap(conn, encap)
     is_orig = ip.src == conn.orig_h
     conn.last_time = t
+    TRACE.append({'t': t, 'frame': frame, 'conn': conn.uid, 'dir': 'o' if is_orig else 'r', 'len': ip.payload_len,
+                  'added': take_pending(conn), 'flags': 'ipproto %d' % ip.proto})
     idx = 0 if is_orig else 1
     conn.pkts[idx] += 1
     conn.ipbytes[idx] += ip.total_len
