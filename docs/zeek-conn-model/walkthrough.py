@@ -127,14 +127,21 @@ def main():
     for line in open(os.path.join(peers, 'INDEX.tsv')):
         f = line.rstrip('\n').split('\t')
         index[f[0]] = f
-    for trace, base, opts in compare.CASES:
-        results, extra, trace_recs, log = compare.run_case(peers, trace, base, opts)
+    for trace, base, opts, exp in [c + (None,) for c in compare.CASES] + compare.EXTRA:
+        results, extra, trace_recs, log = compare.run_case(peers, trace, base, opts, exp)
         alt = trace in done_traces
         done_traces.add(trace)
         cmd = index.get(trace, [''] * 15)[14] if trace in index else ''
         out.append('### %s — baseline `%s`' % (trace, base))
         out.append('')
-        out.append('Zeek command (INDEX.tsv): `%s`. Model options: `%s`.' % (cmd.replace('|', '\\|'), ' '.join(opts)))
+        if base.startswith('zeek:'):
+            out.append('Expected value from Zeek\'s own baseline `%s` (test `core/connection_flipped.zeek`, '
+                       '`zeek -b -r $TRACES/tcp/handshake-reorder.pcap`). Model options: `%s`.' % (base[5:], ' '.join(opts)))
+        elif base.endswith('.out.txt'):
+            out.append('Expected endpoint records (size, state, num_pkts, num_bytes_ip) from `%s`; Zeek command (INDEX.tsv): `%s`. '
+                       'Model options: `%s`.' % (base, cmd.replace('|', '\\|'), ' '.join(opts)))
+        else:
+            out.append('Zeek command (INDEX.tsv): `%s`. Model options: `%s`.' % (cmd.replace('|', '\\|'), ' '.join(opts)))
         out.append('')
         ok = sum(1 for _, _, d in results if not d)
         out.append('Rows reproduced by the rules: **%d/%d**.' % (ok, len(results)))
@@ -164,9 +171,9 @@ def main():
                 continue
             out.append('#### tcp %s:%s → %s:%s' % (r['orig_h'], r['orig_p'], r['resp_h'], r['resp_p']))
             out.append('')
-            shown = ['history `%s`' % e.get('history', r['history'])]
+            shown = ['history `%s`' % e['history']] if 'history' in e else ['(no history in this baseline; rules give `%s`)' % r['history']]
             for k in ('conn_state', 'orig_bytes', 'resp_bytes', 'missed_bytes', 'orig_pkts', 'orig_ip_bytes',
-                      'resp_pkts', 'resp_ip_bytes', 'duration'):
+                      'resp_pkts', 'resp_ip_bytes', 'duration', 'ostate', 'rstate', 'osize', 'rsize'):
                 if k in e:
                     shown.append('%s %s' % (k, e[k]))
             out.append('Baseline: ' + ', '.join(shown) + ('.' if not d else ' — **model differs in %s**' % d))
