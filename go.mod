@@ -3,3 +3,5 @@ module github.com/wiresleuth/wiresleuth
 go 1.26
 
 require github.com/klauspost/compress v1.20.3
+
+require github.com/gopacket/gopacket v1.7.7 // indirect

