@@ -310,7 +310,7 @@ func (p *Packet) pushEncap(kind Layers, id uint32) bool {
 		p.Problem = TooDeep
 		return false
 	}
-	p.Encap[p.NumEncap] = Encap{Kind: kind, Src: p.Src, Dst: p.Dst, Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, ID: id}
+	p.Encap[p.NumEncap] = Encap{Kind: kind, Src: p.Src, Dst: p.Dst, TTL: p.TTL, IPID: uint16(p.IPID), IPLen: p.IPLen, Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, ID: id}
 	p.NumEncap++
 	p.Layers |= kind
 	p.IPVersion, p.Src, p.Dst, p.IP = 0, netip.Addr{}, netip.Addr{}, nil
@@ -646,14 +646,14 @@ func quote(b []byte) (q Quoted) {
 		if hl < header.IPv4MinLen || hl > len(b) {
 			return
 		}
-		q.Src, q.Dst, q.Proto, q.IPID, q.TTL = h.Src(), h.Dst(), h.Protocol(), h.ID(), h.TTL()
+		q.Src, q.Dst, q.Proto, q.IPID, q.TTL, q.IPLen = h.Src(), h.Dst(), h.Protocol(), h.ID(), h.TTL(), h.TotalLen()
 		rest = b[hl:]
 	case 6:
 		if len(b) < header.IPv6Len {
 			return
 		}
 		h := header.IPv6(b)
-		q.Src, q.Dst, q.Proto, q.TTL = h.Src(), h.Dst(), h.NextHeader(), h.HopLimit()
+		q.Src, q.Dst, q.Proto, q.TTL, q.IPLen = h.Src(), h.Dst(), h.NextHeader(), h.HopLimit(), header.IPv6Len+h.PayloadLen()
 		rest = b[header.IPv6Len:]
 	default:
 		return
@@ -664,6 +664,7 @@ func quote(b []byte) (q Quoted) {
 		q.DstPort = binary.BigEndian.Uint16(rest[2:])
 		if q.Proto == header.ProtoTCP && len(rest) >= 8 {
 			q.Seq, q.HasSeq = binary.BigEndian.Uint32(rest[4:]), true
+			q.TCP = header.TCP(rest)
 		}
 	}
 	return
