@@ -133,8 +133,10 @@ func decodeCallBody(m *Message, x *xdr) {
 		}
 	}
 	if !x.ok() {
+		// Arguments the server could not decode either (GARBAGE_ARGS):
+		// show none rather than a half.
 		m.Cut = true
-		b.HasPort = false
+		*b = Body{}
 	}
 }
 

@@ -106,7 +106,7 @@ func (c *conv) handle(b []byte, m *Message) {
 		}
 	}
 	if m.Type == Call {
-		if x.ok() && !sealed(&m.Cred) {
+		if x.ok() && m.RPCVersion == 2 && !sealed(&m.Cred) {
 			decodeCallBody(m, &x)
 		}
 		c.call(m)

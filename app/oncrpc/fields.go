@@ -3,6 +3,7 @@ package oncrpc
 import (
 	"iter"
 	"strconv"
+	"time"
 )
 
 // Fields yields the message's fields as tshark names them, with values
@@ -32,8 +33,10 @@ func (m *Message) Fields() iter.Seq2[string, string] {
 			}
 		} else {
 			if m.Matched {
+				// tshark names the call's frame in a reply rpc.repframe (sic).
 				if !u("rpc.program", m.Program) || !u("rpc.programversion", m.Version) ||
-					!u("rpc.procedure", m.Procedure) || !yield("rpc.reqframe", strconv.FormatInt(m.CallAt.Frame, 10)) {
+					!u("rpc.procedure", m.Procedure) || !yield("rpc.repframe", strconv.FormatInt(m.CallAt.Frame, 10)) ||
+					!yield("rpc.time", seconds(m.EndAt.Time.Sub(m.CallAt.Time))) {
 					return
 				}
 			}
@@ -64,7 +67,8 @@ func (m *Message) Fields() iter.Seq2[string, string] {
 				}
 			}
 		}
-		if m.Type == Reply && !m.Matched {
+		// tshark decodes the program part of calls and of successful replies.
+		if m.Type == Reply && (!m.Matched || m.ReplyStat != Accepted || m.AcceptStat != Success) {
 			return
 		}
 		if f := procedureField(m.Program, m.Version); f != "" && !u(f, m.Procedure) {
@@ -106,7 +110,7 @@ func (m *Message) programFields(yield func(string, string) bool) {
 			_ = u("portmap.rpcb.prog", b.Prog) && u("portmap.rpcb.version", b.Vers) &&
 				yield("portmap.rpcb.netid", b.Text)
 		}
-	case m.Type == Reply && (m.ReplyStat != Accepted || m.AcceptStat != Success || m.Cut):
+	case m.Type == Reply && m.Cut:
 	case m.Program == ProgPortmap && m.Type == Reply:
 		if b.HasPort {
 			u("portmap.port", b.Port)
@@ -124,4 +128,23 @@ func (m *Message) programFields(yield func(string, string) bool) {
 	case m.Program == ProgMount && m.Type == Call && (m.Procedure == 1 || m.Procedure == 3):
 		yield("mount.path", b.Text)
 	}
+}
+
+// seconds formats d as tshark formats relative times: seconds with nine
+// decimals.
+func seconds(d time.Duration) string {
+	neg := d < 0
+	if neg {
+		d = -d
+	}
+	s := strconv.FormatInt(int64(d/time.Second), 10) + "." + pad9(int64(d%time.Second))
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+func pad9(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	return "000000000"[len(s):] + s
 }

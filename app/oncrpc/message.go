@@ -261,7 +261,8 @@ func decodeHeader(b []byte, m *Message) (x xdr, valid bool) {
 		m.Program, m.Version, m.Procedure = x.u32(), x.u32(), x.u32()
 		m.Cred = readAuth(&x)
 		m.Verf = readAuth(&x)
-		return x, !x.bad && (x.short || m.RPCVersion == 2)
+		// Any RPC version but 0: a server answers others with RPC_MISMATCH.
+		return x, !x.bad && (x.short || m.RPCVersion != 0)
 	case Reply:
 		m.ReplyStat = ReplyStat(x.u32())
 		switch m.ReplyStat {

@@ -42,7 +42,7 @@ func Probe(side app.Side, first []byte, serverPort uint16) app.Confidence {
 }
 
 func probeHeader(h []byte, hint bool) app.Confidence {
-	if len(h) < 16 || !plausible(h, nil) {
+	if len(h) < 16 || !plausible(h, true, nil) {
 		return app.No
 	}
 	u := func(off int) uint32 { return binary.BigEndian.Uint32(h[off:]) }

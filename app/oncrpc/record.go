@@ -118,7 +118,7 @@ func (r *recordReader) consume(c *conv, b []byte, at app.Pos) []byte {
 			r.lastAt = at
 			b = b[n:]
 			if !r.checked && !r.hole && len(r.rec) >= 16 {
-				if !plausible(r.rec, nil) {
+				if !plausible(r.rec, false, nil) {
 					r.lose(c, at, "record does not start with an RPC header")
 					r.seedScan(at)
 					return b
@@ -339,7 +339,7 @@ func candidate(p []byte, c *conv, side app.Side) verdict {
 		}
 		return needMore
 	}
-	if !plausible(p[4:], c.waiting(side)) {
+	if !plausible(p[4:], true, c.waiting(side)) {
 		return no
 	}
 	if binary.BigEndian.Uint32(p[8:]) == uint32(Call) {
@@ -357,14 +357,20 @@ func candidate(p []byte, c *conv, side app.Side) verdict {
 	return yes
 }
 
-// plausible checks the first 16 bytes of an RPC message. With waiting
-// non-nil, a reply must also answer a call that is waiting.
-func plausible(h []byte, waiting func(uint32) bool) bool {
+// plausible checks the first 16 bytes of an RPC message. strict, for
+// resynchronising and probing, wants RPC version 2 in a call and, with
+// waiting non-nil, a reply to a call that is waiting; otherwise any small
+// RPC version passes, so that a call the server will deny with
+// RPC_MISMATCH keeps the record marking.
+func plausible(h []byte, strict bool, waiting func(uint32) bool) bool {
 	xid, mt, a, b := binary.BigEndian.Uint32(h), binary.BigEndian.Uint32(h[4:]),
 		binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
 	switch MsgType(mt) {
 	case Call:
-		return a == 2 && b != 0 // rpcvers 2; program 0 is not assigned
+		if strict && a != 2 {
+			return false
+		}
+		return a != 0 && a < 256 && b != 0 // program 0 is not assigned
 	case Reply:
 		if a > 1 {
 			return false

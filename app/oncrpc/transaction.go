@@ -38,6 +38,9 @@ func requestSummary(m *Message, retrans int) string {
 	b.WriteString(strconv.FormatUint(uint64(m.Version), 10))
 	b.WriteString(" xid 0x")
 	b.WriteString(hex8(m.XID))
+	if m.RPCVersion != 2 {
+		b.WriteString(" RPC version " + strconv.FormatUint(uint64(m.RPCVersion), 10))
+	}
 	bd := &m.Body
 	switch {
 	case m.Program == ProgPortmap && bd.Prog != 0:
