@@ -19,12 +19,12 @@ const (
 type StatusKind uint8
 
 const (
-	NoStatus     StatusKind = iota
-	NFS3Status              // nfsstat3 (nfs.status3)
-	MountStatus             // mountstat3 (mount.status)
-	NLMStatus               // nlm4_stats (nlm.stat)
-	GlusterOp               // op_ret, op_errno (gluster.op_ret, gluster.op_errno)
-	NotRegistered           // portmap GETPORT 0 / rpcbind GETADDR "": the program is not registered
+	NoStatus      StatusKind = iota
+	NFS3Status               // nfsstat3 (nfs.status3)
+	MountStatus              // mountstat3 (mount.status)
+	NLMStatus                // nlm4_stats (nlm.stat)
+	GlusterOp                // op_ret, op_errno (gluster.op_ret, gluster.op_errno)
+	NotRegistered            // portmap GETPORT 0 / rpcbind GETADDR "": the program is not registered
 )
 
 // Body is what this package decodes of a call's arguments or a successful

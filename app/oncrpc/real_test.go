@@ -69,7 +69,7 @@ func TestRealRpcpeer(t *testing.T) {
 	}
 	// What rpcpeer provoked (testdata/rpcpeer/main.go), by XID.
 	want := map[string]app.Status{
-		"0x5ee10004": app.StatusError, // PROG_UNAVAIL
+		"0x5ee10004": app.StatusError,   // PROG_UNAVAIL
 		"0x5ee10007": app.StatusNoReply, // RPC version 3: rpcbind closes
 		"0x5ee10009": app.StatusNoReply, // three fragments: rpcbind resets
 		"0x5ee1000a": app.StatusOK,      // DUMP, two fragments over ten segments
