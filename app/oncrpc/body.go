@@ -276,14 +276,26 @@ func dictLookup(d []byte, key string) string {
 	return ""
 }
 
-var nfs3Stats = map[uint32]string{
-	0: "NFS3_OK", 1: "NFS3ERR_PERM", 2: "NFS3ERR_NOENT", 5: "NFS3ERR_IO", 6: "NFS3ERR_NXIO", 13: "NFS3ERR_ACCES",
-	17: "NFS3ERR_EXIST", 18: "NFS3ERR_XDEV", 19: "NFS3ERR_NODEV", 20: "NFS3ERR_NOTDIR", 21: "NFS3ERR_ISDIR",
-	22: "NFS3ERR_INVAL", 27: "NFS3ERR_FBIG", 28: "NFS3ERR_NOSPC", 30: "NFS3ERR_ROFS", 31: "NFS3ERR_MLINK",
-	63: "NFS3ERR_NAMETOOLONG", 66: "NFS3ERR_NOTEMPTY", 69: "NFS3ERR_DQUOT", 70: "NFS3ERR_STALE",
-	71: "NFS3ERR_REMOTE", 10001: "NFS3ERR_BADHANDLE", 10002: "NFS3ERR_NOT_SYNC", 10003: "NFS3ERR_BAD_COOKIE",
-	10004: "NFS3ERR_NOTSUPP", 10005: "NFS3ERR_TOOSMALL", 10006: "NFS3ERR_SERVERFAULT", 10007: "NFS3ERR_BADTYPE",
-	10008: "NFS3ERR_JUKEBOX",
+// nfs3Stats: RFC 1813 §2.6. The values are historic (SunOS) errno numbers,
+// not Linux ones (NFS3ERR_STALE is 70, Linux ESTALE 116), hence texts of
+// their own.
+var nfs3Stats = map[uint32][2]string{
+	0: {"NFS3_OK", ""}, 1: {"NFS3ERR_PERM", "Not owner"}, 2: {"NFS3ERR_NOENT", "No such file or directory"},
+	5: {"NFS3ERR_IO", "I/O error"}, 6: {"NFS3ERR_NXIO", "No such device or address"},
+	13: {"NFS3ERR_ACCES", "Permission denied"}, 17: {"NFS3ERR_EXIST", "File exists"},
+	18: {"NFS3ERR_XDEV", "Cross-device hard link"}, 19: {"NFS3ERR_NODEV", "No such device"},
+	20: {"NFS3ERR_NOTDIR", "Not a directory"}, 21: {"NFS3ERR_ISDIR", "Is a directory"},
+	22: {"NFS3ERR_INVAL", "Invalid argument"}, 27: {"NFS3ERR_FBIG", "File too large"},
+	28: {"NFS3ERR_NOSPC", "No space left on device"}, 30: {"NFS3ERR_ROFS", "Read-only file system"},
+	31: {"NFS3ERR_MLINK", "Too many hard links"}, 63: {"NFS3ERR_NAMETOOLONG", "File name too long"},
+	66: {"NFS3ERR_NOTEMPTY", "Directory not empty"}, 69: {"NFS3ERR_DQUOT", "Quota exceeded"},
+	70: {"NFS3ERR_STALE", "Stale file handle"}, 71: {"NFS3ERR_REMOTE", "Too many levels of remote in path"},
+	10001: {"NFS3ERR_BADHANDLE", "Illegal file handle"}, 10002: {"NFS3ERR_NOT_SYNC", "Update synchronization mismatch"},
+	10003: {"NFS3ERR_BAD_COOKIE", "READDIR cookie is stale"}, 10004: {"NFS3ERR_NOTSUPP", "Operation not supported"},
+	10005: {"NFS3ERR_TOOSMALL", "Buffer or request too small"},
+	10006: {"NFS3ERR_SERVERFAULT", "Server error with no NFS equivalent"},
+	10007: {"NFS3ERR_BADTYPE", "Type not supported by server"},
+	10008: {"NFS3ERR_JUKEBOX", "Request will not complete before timeout: retry"},
 }
 
 var mountStats = map[uint32]string{
@@ -298,10 +310,13 @@ var nlmStats = [...]string{"NLM4_GRANTED", "NLM4_DENIED", "NLM4_DENIED_NOLOCKS",
 // NFS3StatName names an nfsstat3 (RFC 1813 §2.6).
 func NFS3StatName(s uint32) string {
 	if n, ok := nfs3Stats[s]; ok {
-		return n
+		return n[0]
 	}
 	return "nfsstat3 " + strconv.FormatUint(uint64(s), 10)
 }
+
+// statText explains an nfsstat3 or mountstat3 value (they share numbers).
+func statText(s uint32) string { return nfs3Stats[s][1] }
 
 // MountStatName names a mountstat3 (RFC 1813 §5.1).
 func MountStatName(s uint32) string {

@@ -123,8 +123,8 @@ func replySummary(m *Message) (summary, errName string) {
 		return s, ""
 	case NFS3Status, MountStatus, NLMStatus:
 		s := b.ErrorName()
-		if b.Status != NLMStatus && b.Stat != 0 && b.Stat < 10000 {
-			if t := ErrnoText(int32(b.Stat)); t != "" {
+		if b.Status != NLMStatus {
+			if t := statText(b.Stat); t != "" {
 				s += " (" + t + ")"
 			}
 		}
