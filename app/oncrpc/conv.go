@@ -12,6 +12,7 @@ const MaxOutstanding = 4096
 // Handler receives what a decoder finds. Every field is optional.
 type Handler struct {
 	// Transaction receives each call with its reply, or its lack of one.
+	// GlusterFS callbacks, which are never answered, make none.
 	Transaction app.Sink
 	// Message receives every decoded call and reply, in stream order.
 	// The Message is valid only during the call.
@@ -138,6 +139,10 @@ func (c *conv) handle(b []byte, m *Message) {
 func sealed(cred *Auth) bool { return cred.Flavor == RPCSecGSS && cred.GSSService >= 2 }
 
 func (c *conv) call(m *Message) {
+	if oneWay(m.Program) {
+		c.emitMessage(m) // no reply will come: nothing to wait for
+		return
+	}
 	k := callKey{m.XID, m.Side}
 	if p := c.calls[k]; p != nil {
 		p.retrans++ // same XID from the same side: a retransmission (rpc.call.dup)
@@ -293,3 +298,7 @@ func (c *conv) handleRecord(rec []byte, m *Message, hole bool) {
 func (c *conv) waiting(side app.Side) func(uint32) bool {
 	return func(xid uint32) bool { return c.calls[callKey{xid, side.Other()}] != nil }
 }
+
+// oneWay reports programs whose calls get no reply: GlusterFS servers send
+// callbacks (rpcsvc_callback_submit) that clients never answer.
+func oneWay(prog uint32) bool { return prog == ProgGlusterCbk }
