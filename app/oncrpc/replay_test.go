@@ -32,6 +32,7 @@ type tcpDir struct {
 }
 
 type tcpConn struct {
+	lastAt app.Pos
 	client netip.AddrPort
 	dirs   [2]tcpDir
 	s      app.Stream
@@ -149,6 +150,7 @@ func (c *tcpConn) segment(from netip.AddrPort, l *layers.TCP, at app.Pos) {
 	if from != c.client {
 		side = app.Server
 	}
+	c.lastAt = at
 	d := &c.dirs[side]
 	seq := l.Seq
 	if l.SYN {
@@ -157,6 +159,10 @@ func (c *tcpConn) segment(from netip.AddrPort, l *layers.TCP, at app.Pos) {
 	}
 	if !d.synced {
 		d.next, d.synced = seq, true
+	}
+	// The peer acknowledging bytes we never saw: the capture missed them.
+	if o := &c.dirs[1-side]; l.ACK && o.synced && int32(l.Ack-o.next) > 0 {
+		c.deliverUpTo(1-side, l.Ack)
 	}
 	if len(l.Payload) > 0 {
 		if d.pending == nil {
@@ -172,6 +178,9 @@ func (c *tcpConn) segment(from netip.AddrPort, l *layers.TCP, at app.Pos) {
 		c.deliver(side, true)
 		c.closed[side] = true
 		c.s.Close(side, l.RST, at)
+		if l.FIN {
+			d.next++ // the FIN takes a sequence number
+		}
 	}
 }
 
@@ -211,6 +220,30 @@ func (c *tcpConn) deliver(side app.Side, force bool) {
 		n := seqs[0] - d.next
 		c.s.Gap(side, int64(n), d.pendAt[seqs[0]])
 		d.next = seqs[0]
+	}
+}
+
+// deliverUpTo delivers side's bytes up to ack, declaring what is missing
+// as gaps.
+func (c *tcpConn) deliverUpTo(side app.Side, ack uint32) {
+	d := &c.dirs[side]
+	for int32(ack-d.next) > 0 {
+		c.deliver(side, false)
+		if int32(ack-d.next) <= 0 {
+			return
+		}
+		end, at := ack, app.Pos{}
+		for seq, p := range d.pending {
+			if int32(seq-d.next) > 0 && int32(seq-end) < 0 {
+				end, at = seq, d.pendAt[seq]
+			}
+			_ = p
+		}
+		if at == (app.Pos{}) {
+			at = c.lastAt
+		}
+		c.s.Gap(side, int64(end-d.next), at)
+		d.next = end
 	}
 }
 
