@@ -7,6 +7,7 @@ import "github.com/wiresleuth/wiresleuth/app"
 // It implements app.Datagrams.
 type Datagrams struct {
 	conv  conv
+	msg   Message // reused, so that it does not escape per datagram
 	ended bool
 }
 
@@ -18,8 +19,8 @@ func (d *Datagrams) Datagram(side app.Side, b []byte, at app.Pos) {
 	if d.ended || side > app.Server {
 		return
 	}
-	m := Message{Side: side, At: at, EndAt: at, Len: len(b)}
-	d.conv.handle(b, &m)
+	d.msg = Message{Side: side, At: at, EndAt: at, Len: len(b)}
+	d.conv.handle(b, &d.msg)
 }
 
 // End implements app.Datagrams: calls still waiting are reported

@@ -2,6 +2,7 @@ package oncrpc
 
 import (
 	"iter"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -147,4 +148,25 @@ func seconds(d time.Duration) string {
 func pad9(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	return "000000000"[len(s):] + s
+}
+
+// FieldNames lists every field name Fields can yield, sorted.
+func FieldNames() []string {
+	names := []string{"rpc.xid", "rpc.msgtyp", "rpc.version", "rpc.program", "rpc.programversion",
+		"rpc.procedure", "rpc.auth.flavor", "rpc.auth.uid", "rpc.auth.gid", "rpc.repframe", "rpc.time",
+		"rpc.replystat", "rpc.state_accept", "rpc.programversion.min", "rpc.programversion.max",
+		"rpc.state_reject", "rpc.version.min", "rpc.version.max", "rpc.state_auth",
+		"gluster.op_ret", "gluster.op_errno", "nfs.status3", "mount.status", "nlm.stat",
+		"portmap.prog", "portmap.version", "portmap.proto", "portmap.port", "portmap.rpcb.prog",
+		"portmap.rpcb.version", "portmap.rpcb.netid", "portmap.uaddr", "gluster.brick", "gluster.brick.port",
+		"glusterfs.hndsk.getspec.key", "mount.path"}
+	for _, p := range programs {
+		for _, v := range p.versions {
+			if v.field != "" {
+				names = append(names, v.field)
+			}
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

@@ -1,6 +1,8 @@
 package oncrpc
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/wiresleuth/wiresleuth/app"
@@ -42,5 +44,24 @@ func TestProbe(t *testing.T) {
 	}
 	if Protocol.Name != "oncrpc" || Protocol.NewStream(nil) == nil || Protocol.NewDatagrams(nil) == nil {
 		t.Error("Protocol incomplete")
+	}
+}
+
+// TestFieldNamesKnownToTshark: every field name we yield exists in tshark.
+func TestFieldNamesKnownToTshark(t *testing.T) {
+	out, err := exec.Command("tshark", "-G", "fields").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Split(line, "\t"); len(f) > 2 {
+			known[f[2]] = true
+		}
+	}
+	for _, n := range FieldNames() {
+		if !known[n] {
+			t.Errorf("tshark has no field %q", n)
+		}
 	}
 }

@@ -21,7 +21,7 @@ const (
 	MaxPrefix = 16 << 10
 	// maxScan caps the window searched for a record mark while
 	// resynchronising.
-	maxScan = 16 << 10
+	maxScan = 16 << 10 // bytes
 	// minRecord: the smallest RPC message, a denied reply.
 	minRecord = 16
 )
@@ -62,6 +62,8 @@ type recordReader struct {
 	scanAt      []scanPos
 	skipped     int64 // bytes passed over while resynchronising
 	lostAt      app.Pos
+
+	msg Message
 }
 
 // feed consumes bytes sent by this side.
@@ -108,6 +110,11 @@ func (r *recordReader) consume(c *conv, b []byte, at app.Pos) []byte {
 			n := len(b)
 			if uint32(n) > r.fragLeft {
 				n = int(r.fragLeft)
+			}
+			if !r.checked && !r.hole && len(r.rec) < 16 {
+				// Check the header before taking more: if the marking
+				// was wrong, the bytes go back to the resync window.
+				n = min(n, 16-len(r.rec))
 			}
 			if !r.hole {
 				keep := min(n, MaxPrefix-len(r.rec))
@@ -168,12 +175,14 @@ func (r *recordReader) endFragment(c *conv) {
 	if !r.last {
 		return
 	}
-	m := Message{
+	// r.msg is reused: a Message handed to the handler would otherwise
+	// escape to the heap once per record.
+	r.msg = Message{
 		Side: r.side, At: r.recAt, EndAt: r.lastAt, Len: int(r.recLen), Fragments: r.frags,
 		Cut: r.hole || r.recLen > int64(len(r.rec)),
 	}
 	r.frags = 0
-	c.handleRecord(r.rec, &m, r.hole)
+	c.handleRecord(r.rec, &r.msg, r.hole)
 }
 
 // gap skips n bytes the capture missed. Inside a fragment the marking
