@@ -47,10 +47,13 @@ const (
 	DamageMalformed
 	// DamageCap: a length or count exceeded its cap.
 	DamageCap
+	// DamageCut: a record started but the stream ended (FIN, RST or end
+	// of capture) before it completed.
+	DamageCut
 )
 
 func (k DamageKind) String() string {
-	return [...]string{"gap", "resync", "no-sync", "malformed", "cap"}[k]
+	return [...]string{"gap", "resync", "no-sync", "malformed", "cap", "cut"}[k]
 }
 
 // callKey identifies a call: its XID and the side that sent it (GlusterFS

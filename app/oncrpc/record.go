@@ -205,7 +205,7 @@ func (r *recordReader) gap(c *conv, n int64, at app.Pos) {
 		r.scanAt = r.scanAt[:0]
 		return
 	}
-	r.abandon(c, at)
+	r.abandon(c, at, false)
 	r.state = stResync
 	r.skipped = n
 	r.lostAt = at
@@ -214,7 +214,10 @@ func (r *recordReader) gap(c *conv, n int64, at app.Pos) {
 }
 
 // abandon gives up the record in progress, reporting what it can.
-func (r *recordReader) abandon(c *conv, at app.Pos) {
+func (r *recordReader) abandon(c *conv, at app.Pos, closing bool) {
+	if closing && (r.frags > 0 || r.markN > 0) {
+		c.damage(r.side, at, DamageCut, "record cut short after "+strconv.FormatInt(r.recLen, 10)+" bytes")
+	}
 	if r.frags > 0 && len(r.rec) >= 8 {
 		var m Message
 		decodeHeader(r.rec, &m)
@@ -232,7 +235,7 @@ func (r *recordReader) close(c *conv, at app.Pos) {
 		c.damage(r.side, r.lostAt, DamageNoSync, "record marking lost and not found again; "+
 			strconv.FormatInt(r.skipped+int64(len(r.scan)), 10)+" bytes not decoded")
 	} else if r.frags > 0 || r.markN > 0 {
-		r.abandon(c, at)
+		r.abandon(c, at, true)
 	}
 	r.state = stMark
 	r.frags = 0

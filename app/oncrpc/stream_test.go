@@ -251,6 +251,9 @@ func TestReplyCutByEnd(t *testing.T) {
 	if last.Status != app.StatusIncomplete || last.Operation != "GlusterFS Handshake SETVOLUME" || last.ReplyAt.Frame != 2 {
 		t.Errorf("last transaction %+v", last)
 	}
+	if len(col.damage) != 1 || col.damage[0].Kind != DamageCut {
+		t.Errorf("damage %v", col.damage)
+	}
 }
 
 func TestNotRPC(t *testing.T) {

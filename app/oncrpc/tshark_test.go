@@ -250,6 +250,7 @@ func checkOutcomes(t *testing.T, path string, d *decoded, skip map[int64]string)
 			t.Errorf("%s (call frame %d, reply frame %d): error ours %q, from tshark's fields %q", tx.Operation, callFrame, rf, tx.Error, want)
 		}
 	}
+	t.Logf("%s: %d transactions' outcomes agree with tshark's", path, checked)
 	return checked
 }
 
