@@ -1,11 +1,16 @@
 package oncrpc
 
 import (
+	"bytes"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/netip"
 	"os"
+	"os/exec"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -250,5 +255,58 @@ func (c *tcpConn) deliverUpTo(side app.Side, ack uint32) {
 func (c *tcpConn) flush(at app.Pos) {
 	for side := app.Client; side <= app.Server; side++ {
 		c.deliver(side, true)
+	}
+}
+
+// TestReplayMatchesTsharkFollow checks this helper against tshark's own
+// reassembly: the bytes each side sent, per TCP connection, must be what
+// `tshark -z follow,tcp,raw` prints.
+func TestReplayMatchesTsharkFollow(t *testing.T) {
+	for _, path := range []string{"testdata/rpcinfo.pcap", "testdata/rpcpeer.pcap", "testdata/nfs-errors.pcap"} {
+		var streams [][2][]byte
+		replay(t, path, func() app.Stream {
+			streams = append(streams, [2][]byte{})
+			return &captureStream{i: len(streams) - 1, streams: &streams}
+		}, nil, replayOptions{})
+		args := []string{"-r", path, "-q"}
+		for i := range streams {
+			args = append(args, "-z", "follow,tcp,raw,"+strconv.Itoa(i))
+		}
+		out, err := exec.Command("tshark", args...).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		follow := map[int][2][]byte{}
+		cur := -1
+		for _, line := range strings.Split(string(out), "\n") {
+			if s, ok := strings.CutPrefix(line, "Filter: tcp.stream eq "); ok {
+				cur, _ = strconv.Atoi(s)
+				continue
+			}
+			if cur < 0 || line == "" || strings.Contains(line, ":") || strings.HasPrefix(line, "=") {
+				continue
+			}
+			side := 0
+			if strings.HasPrefix(line, "\t") {
+				side = 1
+			}
+			b, err := hex.DecodeString(strings.TrimSpace(line))
+			if err != nil {
+				t.Fatalf("follow output %q: %v", line, err)
+			}
+			f := follow[cur]
+			f[side] = append(f[side], b...)
+			follow[cur] = f
+		}
+		if len(follow) != len(streams) {
+			t.Errorf("%s: %d streams, tshark follows %d", path, len(streams), len(follow))
+		}
+		for i, s := range streams {
+			for side := 0; side < 2; side++ {
+				if !bytes.Equal(s[side], follow[i][side]) {
+					t.Errorf("%s stream %d side %d: %d bytes, tshark %d", path, i, side, len(s[side]), len(follow[i][side]))
+				}
+			}
+		}
 	}
 }
