@@ -24,7 +24,14 @@
 // marking. A gap elsewhere loses the marking; the decoder then scans for a
 // record mark followed by a call to a known program or a reply to a waiting
 // call, and reports DamageResync when it finds one or DamageNoSync at the
-// end when it does not.
+// end when it does not. Calls whose replies may have been in a gap end as
+// StatusIncomplete, not StatusNoReply.
+//
+// For per-frame display, Message.Fields yields tshark's field names and
+// values (rpc.xid, rpc.msgtyp, rpc.program, rpc.procedure, rpc.replystat,
+// rpc.state_accept, glusterfs.hndsk.proc, gluster.op_errno, nfs.status3,
+// ...) and FieldNames lists them; Message.EndAt is the frame where tshark
+// shows a message that spans several segments.
 //
 // Names follow the GlusterFS sources where they and Wireshark disagree:
 // Handshake procedure 1 is SETVOLUME (Wireshark 4.0's glusterfs.hndsk.proc

@@ -33,6 +33,7 @@ func transaction(call, reply *Message, retrans int) app.Transaction {
 
 func requestSummary(m *Message, retrans int) string {
 	var b strings.Builder
+	b.Grow(96)
 	b.WriteString(ProcedureName(m.Program, m.Version, m.Procedure))
 	b.WriteString(" v")
 	b.WriteString(strconv.FormatUint(uint64(m.Version), 10))
