@@ -134,7 +134,7 @@ func replySummary(m *Message) (summary, errName string) {
 		}
 		return s, ""
 	case NotRegistered:
-		return "SUCCESS: program not registered (port 0)", "NOT_REGISTERED"
+		return "SUCCESS: program not registered (no port, no address)", "NOT_REGISTERED"
 	}
 	return "SUCCESS" + results(m), ""
 }
