@@ -117,7 +117,7 @@ func (v Value) Append(b []byte) []byte {
 		return capture.Time(v.N).AppendEpoch(b)
 	case FlagsStr:
 		// Bits from the reserved ones down to FIN, as tshark lays them out.
-		const letters = "RRRNCEUAPRSF"
+		const letters = "RRRACEUAPRSF" // tshark 4.0 calls the former NS bit AE (accurate ECN)
 		for i := 0; i < 12; i++ {
 			if v.N&(1<<(11-i)) != 0 {
 				b = append(b, letters[i])

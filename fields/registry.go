@@ -145,16 +145,20 @@ func init() {
 
 		// Link layer.
 		Field{Name: "eth.src", Values: func(c *Context, out []Value) []Value {
-			if c.P.Layers&packet.LayerEthernet == 0 {
-				return out
-			}
-			return append(out, Value{Kind: MAC, HW: c.P.SrcMAC})
+			return ethField(c.P, out, func(p *packet.Packet, inner bool) [6]byte {
+				if inner {
+					return p.InnerSrcMAC
+				}
+				return p.SrcMAC
+			})
 		}},
 		Field{Name: "eth.dst", Values: func(c *Context, out []Value) []Value {
-			if c.P.Layers&packet.LayerEthernet == 0 {
-				return out
-			}
-			return append(out, Value{Kind: MAC, HW: c.P.DstMAC})
+			return ethField(c.P, out, func(p *packet.Packet, inner bool) [6]byte {
+				if inner {
+					return p.InnerDstMAC
+				}
+				return p.DstMAC
+			})
 		}},
 		Field{Name: "vlan.id", Values: func(c *Context, out []Value) []Value {
 			for i := 0; i < c.P.NumVLAN; i++ {
@@ -404,6 +408,19 @@ func init() {
 	)
 }
 
+// ethField yields the outer Ethernet address and a tunnelled frame's. A
+// FabricPath frame's outer addresses are tshark's cfp.* fields, not eth.*.
+func ethField(p *packet.Packet, out []Value, get func(p *packet.Packet, inner bool) [6]byte) []Value {
+	fabricPath := p.HasInnerMAC && p.NumEncap == 0
+	if p.Layers&packet.LayerEthernet != 0 && !fabricPath {
+		out = append(out, Value{Kind: MAC, HW: get(p, false)})
+	}
+	if p.HasInnerMAC {
+		out = append(out, Value{Kind: MAC, HW: get(p, true)})
+	}
+	return out
+}
+
 func tcpOption(name string, get func(o *header.TCPOptions, out []Value) []Value) Field {
 	return Field{Name: name, Values: func(c *Context, out []Value) []Value {
 		if c.P.TCP == nil {
@@ -413,4 +430,37 @@ func tcpOption(name string, get func(o *header.TCPOptions, out []Value) []Value)
 		c.P.TCP.ParseOptions(&o)
 		return get(&o, out)
 	}}
+}
+
+// Protocol names work as fields that exist when the layer does, for
+// display filters such as "tcp and not icmp".
+func init() {
+	layer := func(name string, has func(p *packet.Packet) bool) Field {
+		return Field{Name: name, Values: func(c *Context, out []Value) []Value {
+			if has(c.P) {
+				out = append(out, present())
+			}
+			return out
+		}}
+	}
+	register(
+		layer("frame", func(*packet.Packet) bool { return true }),
+		layer("eth", func(p *packet.Packet) bool { return p.Layers&packet.LayerEthernet != 0 }),
+		layer("vlan", func(p *packet.Packet) bool { return p.NumVLAN > 0 }),
+		layer("arp", func(p *packet.Packet) bool { return p.Layers&packet.LayerARP != 0 }),
+		layer("ip", func(p *packet.Packet) bool { return p.Layers&packet.LayerIPv4 != 0 }),
+		layer("ipv6", func(p *packet.Packet) bool { return p.Layers&packet.LayerIPv6 != 0 }),
+		layer("tcp", func(p *packet.Packet) bool {
+			return p.TCP != nil || p.Quoted.Valid && p.Quoted.Proto == header.ProtoTCP && len(p.Quoted.TCP) >= 8
+		}),
+		// A header an ICMP error quotes is a layer too, as in tshark.
+		layer("udp", func(p *packet.Packet) bool {
+			return p.Layers&packet.LayerUDP != 0 || p.Quoted.Valid && p.Quoted.Proto == header.ProtoUDP && p.Quoted.SrcPort|p.Quoted.DstPort != 0
+		}),
+		layer("icmp", func(p *packet.Packet) bool { return p.Layers&packet.LayerICMP != 0 }),
+		layer("icmpv6", func(p *packet.Packet) bool { return p.Layers&packet.LayerICMPv6 != 0 }),
+		layer("vxlan", func(p *packet.Packet) bool { return p.Layers&packet.LayerVXLAN != 0 }),
+		layer("geneve", func(p *packet.Packet) bool { return p.Layers&packet.LayerGeneve != 0 }),
+		layer("gre", func(p *packet.Packet) bool { return p.Layers&packet.LayerGRE != 0 }),
+	)
 }

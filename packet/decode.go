@@ -140,6 +140,8 @@ func (d *Decoder) ethernet(b []byte, p *Packet, depth int, outer bool) {
 	if outer {
 		p.SrcMAC, p.DstMAC = e.Src(), e.Dst()
 		p.Layers |= LayerEthernet
+	} else {
+		p.InnerSrcMAC, p.InnerDstMAC, p.HasInnerMAC = e.Src(), e.Dst(), true
 	}
 	t := e.EtherType()
 	if t < 0x0600 { // 802.3 length field: LLC follows, not IP

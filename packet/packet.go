@@ -133,6 +133,11 @@ type fields struct {
 	VLANs          [2]uint16 // outermost first
 	VLANTPIDs      [2]uint16 // 0x8100 (802.1Q) or 0x88a8/0x9100 (802.1ad S-tag)
 	NumVLAN        int
+	// InnerSrcMAC and InnerDstMAC are the Ethernet addresses of a frame
+	// carried in a tunnel (VXLAN, Geneve, GRE transparent bridging) or
+	// behind a FabricPath header, when HasInnerMAC.
+	InnerSrcMAC, InnerDstMAC [6]byte
+	HasInnerMAC              bool
 
 	NumEncap int // number of valid entries in Encap
 
