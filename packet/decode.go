@@ -398,34 +398,33 @@ func (d *Decoder) ipv6(b []byte, p *Packet, depth int, linkFramed bool) {
 	}
 	next, off := h.NextHeader(), header.IPv6Len
 	var frag header.IPv6Fragment
+	// Walk the extension headers (at most 16: more is not a real packet).
 	for range 16 {
+		var n int
 		switch next {
 		case header.ProtoHopByHop, header.ProtoRouting, header.ProtoDstOpts, header.ProtoMobility:
-			if off+8 > end {
-				p.Problem = TruncatedIP
-				return
-			}
-			n := (int(b[off+1]) + 1) * 8
-			next, off = b[off], off+n
-			continue
+			n = -1 // length in 8-byte units, not counting the first 8
 		case header.ProtoAH:
-			if off+8 > end {
-				p.Problem = TruncatedIP
-				return
-			}
-			n := (int(b[off+1]) + 2) * 4
-			next, off = b[off], off+n
-			continue
+			n = -2 // length in 4-byte units, not counting the first 2
 		case header.ProtoFragment:
-			if off+8 > end {
-				p.Problem = TruncatedIP
-				return
-			}
-			frag = header.IPv6Fragment(b[off : off+8])
-			next, off = frag.NextHeader(), off+8
-			continue
+			n = 8
 		}
-		break
+		if n == 0 {
+			break
+		}
+		if off+8 > end {
+			p.Problem = TruncatedIP
+			return
+		}
+		switch n {
+		case -1:
+			n = (int(b[off+1]) + 1) * 8
+		case -2:
+			n = (int(b[off+1]) + 2) * 4
+		default:
+			frag = header.IPv6Fragment(b[off : off+8])
+		}
+		next, off = b[off], off+n
 	}
 	if off > end {
 		p.Problem = TruncatedIP

@@ -9,7 +9,7 @@ import (
 
 // ICMP unreachable codes as tcpdump words them (RFC 792, RFC 1812).
 var unreachV4 = map[uint8]string{
-	0: "net %s unreachable", 1: "host %s unreachable", 2: "%s protocol unreachable", 3: "%s port unreachable",
+	0: "net %s unreachable", 1: "host %s unreachable", 2: "%s protocol unreachable", 3: "%s unreachable",
 	4: "%s unreachable - need to frag", 5: "%s unreachable - source route failed",
 	6: "net %s unreachable - unknown", 7: "host %s unreachable - unknown",
 	9: "net %s unreachable - admin prohibited", 10: "host %s unreachable - admin prohibited",
@@ -18,9 +18,9 @@ var unreachV4 = map[uint8]string{
 }
 
 var unreachV6 = map[uint8]string{
-	0: "no route to %s", 1: "%s unreachable prohibited", 2: "beyond scope of source address %s",
-	3: "%s unreachable address", 4: "%s unreachable port", 5: "%s source address failed ingress/egress policy",
-	6: "%s reject route",
+	0: "unreachable route %s", 1: "unreachable prohibited %s", 2: "beyond scope %s",
+	3: "unreachable address %s", 4: "unreachable port %s", 5: "source address failed ingress/egress policy %s",
+	6: "reject route %s",
 }
 
 // appendQuoteTarget writes what a quoted packet was aimed at: "10.0.0.2
@@ -54,6 +54,18 @@ func appendFormat(b []byte, format string, p *packet.Packet) []byte {
 	return b
 }
 
+func appendEcho(b []byte, p *packet.Packet, request bool) []byte {
+	if request {
+		b = append(b, "echo request"...)
+	} else {
+		b = append(b, "echo reply"...)
+	}
+	b = append(b, ", id "...)
+	b = strconv.AppendUint(b, uint64(p.ICMP.EchoID()), 10)
+	b = append(b, ", seq "...)
+	return strconv.AppendUint(b, uint64(p.ICMP.EchoSeq()), 10)
+}
+
 func appendICMP(b []byte, p *packet.Packet) []byte {
 	ic := p.ICMP
 	typ, code := ic.Type(), ic.Code()
@@ -61,15 +73,7 @@ func appendICMP(b []byte, p *packet.Packet) []byte {
 		b = append(b, "ICMP6, "...)
 		switch typ {
 		case header.ICMPv6EchoRequest, header.ICMPv6EchoReply:
-			if typ == header.ICMPv6EchoRequest {
-				b = append(b, "echo request"...)
-			} else {
-				b = append(b, "echo reply"...)
-			}
-			b = append(b, ", id "...)
-			b = strconv.AppendUint(b, uint64(ic.EchoID()), 10)
-			b = append(b, ", seq "...)
-			b = strconv.AppendUint(b, uint64(ic.EchoSeq()), 10)
+			b = appendEcho(b, p, typ == header.ICMPv6EchoRequest)
 		case header.ICMPv6Unreachable:
 			b = append(b, "destination unreachable, "...)
 			if f, ok := unreachV6[code]; ok {
@@ -99,15 +103,7 @@ func appendICMP(b []byte, p *packet.Packet) []byte {
 		b = append(b, "ICMP "...)
 		switch typ {
 		case header.ICMPEchoRequest, header.ICMPEchoReply:
-			if typ == header.ICMPEchoRequest {
-				b = append(b, "echo request"...)
-			} else {
-				b = append(b, "echo reply"...)
-			}
-			b = append(b, ", id "...)
-			b = strconv.AppendUint(b, uint64(ic.EchoID()), 10)
-			b = append(b, ", seq "...)
-			b = strconv.AppendUint(b, uint64(ic.EchoSeq()), 10)
+			b = appendEcho(b, p, typ == header.ICMPEchoRequest)
 		case header.ICMPUnreachable:
 			if f, ok := unreachV4[code]; ok {
 				b = appendFormat(b, f, p)
