@@ -1,0 +1,274 @@
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// proc is a process the lab started in a namespace and must stop.
+type proc struct {
+	name string // for the log: node and program
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has been waited for
+	err  error
+}
+
+// start runs argv in node's namespace in the background; its output lines
+// go to the lab log. Children die with the lab (Pdeathsig), and teardown
+// stops them.
+func (l *lab) start(node string, argv ...string) (*proc, error) {
+	name := node + " " + shortName(argv)
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns(node)}, argv...)...)
+	w := &lineLog{l: l, prefix: name + ": "}
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = 2 * time.Second
+	l.logf("%s# %s", node, l.show(argv))
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		w.flush()
+		close(p.done)
+	}()
+	l.mu.Lock()
+	l.procs = append(l.procs, p)
+	l.mu.Unlock()
+	return p, nil
+}
+
+// wait waits for p to exit, killing it if ctx ends first.
+func (p *proc) wait(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		p.stop(0)
+		return fmt.Errorf("%s: %w", p.name, ctx.Err())
+	}
+}
+
+// stop asks p to end with SIGTERM and kills it after grace.
+func (p *proc) stop(grace time.Duration) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	if grace > 0 {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+			return
+		case <-time.After(grace):
+		}
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// exited reports whether p has ended.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// sh runs a command to completion: in node's namespace, or in the host's
+// when node is "" (only `ip` for namespaces and links).
+func (l *lab) sh(ctx context.Context, node string, argv ...string) error {
+	if node != "" {
+		argv = append([]string{"ip", "netns", "exec", l.ns(node)}, argv...)
+		l.logf("%s# %s", node, l.show(argv[4:]))
+	} else {
+		l.logf("# %s", l.show(argv))
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %v: %s", l.show(argv), err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// shf is sh with the command as one string split on spaces.
+func (l *lab) shf(ctx context.Context, node, command string) error {
+	return l.sh(ctx, node, strings.Fields(command)...)
+}
+
+// agent returns the command line of a traffic agent.
+func (l *lab) agent(kind string, args ...string) []string {
+	return append([]string{l.opt.AgentPath, "lab", "agent", kind}, args...)
+}
+
+// server starts a long-running program in node and waits until it listens
+// on the TCP port.
+func (l *lab) server(ctx context.Context, node string, port int, argv ...string) (*proc, error) {
+	p, err := l.start(node, argv...)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if listening(p.cmd.Process.Pid, port) {
+			return p, nil
+		}
+		if p.exited() {
+			return nil, fmt.Errorf("%s exited before listening on port %d: %v", p.name, port, p.err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: waiting for port %d: %w", p.name, port, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// client runs a program in node to completion. A non-zero exit is logged,
+// not returned: clients often exist to observe a failure.
+func (l *lab) client(ctx context.Context, node string, argv ...string) error {
+	p, err := l.start(node, argv...)
+	if err != nil {
+		return err
+	}
+	err = p.wait(ctx)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		l.logf("%s: exit status %d", p.name, exit.ExitCode())
+		return nil
+	}
+	return err
+}
+
+// listening reports whether the process pid (in its own network namespace)
+// has a TCP socket listening on port: /proc/PID/net/tcp shows the sockets
+// of the process's namespace.
+func listening(pid, port int) bool {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/net/tcp", pid))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	want := fmt.Sprintf(":%04X", port)
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fs := strings.Fields(s.Text())
+		// sl local_address rem_address st …; st 0A is LISTEN.
+		if len(fs) > 3 && strings.HasSuffix(fs[1], want) && fs[3] == "0A" {
+			return true
+		}
+	}
+	return false
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// logf writes a line to the lab log, stamped with the time since the run
+// started.
+func (l *lab) logf(format string, args ...any) {
+	l.logMu.Lock()
+	defer l.logMu.Unlock()
+	fmt.Fprintf(l.log, "%7.3f %s\n", time.Since(l.t0).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// show renders a command for the log: namespace names become node names
+// and the agent path becomes "wiresleuth", so the log reads the same from
+// run to run and can be replayed by hand.
+func (l *lab) show(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a == l.opt.AgentPath {
+			a = "wiresleuth"
+		}
+		for node, ns := range l.nsOf {
+			if a == ns {
+				a = "<" + node + ">"
+			}
+		}
+		if a == "" || strings.ContainsAny(a, " \t\"'") {
+			a = strconv.Quote(a)
+		}
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
+// shortName names a program for the log: "agent http-server", "tcpdump".
+func shortName(argv []string) string {
+	if len(argv) > 3 && argv[1] == "lab" && argv[2] == "agent" {
+		return argv[3]
+	}
+	if len(argv) > 0 {
+		return argv[0][strings.LastIndexByte(argv[0], '/')+1:]
+	}
+	return "?"
+}
+
+// lineLog copies a process's output into the lab log line by line.
+type lineLog struct {
+	l      *lab
+	prefix string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (w *lineLog) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, b...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.l.logf("%s%s", w.prefix, w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) > 64<<10 { // a runaway line: log what we have
+		w.l.logf("%s%s…", w.prefix, w.buf)
+		w.buf = w.buf[:0]
+	}
+	return len(b), nil
+}
+
+func (w *lineLog) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		w.l.logf("%s%s", w.prefix, w.buf)
+		w.buf = nil
+	}
+}
+
+var _ io.Writer = (*lineLog)(nil)
