@@ -23,14 +23,15 @@ type tcpdump struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 
-	mu      sync.Mutex
-	ready   chan struct{} // closed once tcpdump says it is listening
-	isReady bool
-	partial []byte
-	stderr  []string
+	mu       sync.Mutex
+	ready    chan struct{} // closed once tcpdump says it is listening
+	isReady  bool
+	partial  []byte
+	received int // "received by filter": more than captured means lost at exit
+	stderr   []string
 }
 
-var statLine = regexp.MustCompile(`^(\d+) packets? (captured|dropped by kernel)$`)
+var statLine = regexp.MustCompile(`^(\d+) packets? (captured|received by filter|dropped by kernel)$`)
 
 // Write receives tcpdump's stderr.
 func (t *tcpdump) Write(b []byte) (int, error) {
@@ -54,9 +55,12 @@ func (t *tcpdump) Write(b []byte) (int, error) {
 		}
 		if m := statLine.FindStringSubmatch(line); m != nil {
 			n, _ := strconv.Atoi(m[1])
-			if m[2] == "captured" {
+			switch m[2] {
+			case "captured":
 				t.cap.Packets = n
-			} else {
+			case "received by filter":
+				t.received = n
+			default:
 				t.cap.Dropped = n
 			}
 		}
@@ -75,7 +79,9 @@ func (l *lab) startCaptures(ctx context.Context) error {
 			Interface: v.dev,
 			Addr:      l.topo.addrOf(v.node, v.dev),
 		}
-		argv := []string{"tcpdump", "-i", v.dev, "-s", "0", "-U", "-n", "-Z", "root",
+		// --immediate-mode: without it libpcap hands packets over in ring
+		// blocks, and tcpdump discards the unfinished block when it stops.
+		argv := []string{"tcpdump", "-i", v.dev, "-s", "0", "-U", "--immediate-mode", "-n", "-Z", "root",
 			"-c", strconv.Itoa(maxPackets), "-w", filepath.Join(l.opt.OutDir, c.File)}
 		t := &tcpdump{cap: c, ready: make(chan struct{}), done: make(chan struct{})}
 		t.cmd = exec.Command("ip", append([]string{"netns", "exec", l.ns(v.node)}, argv...)...)
@@ -131,6 +137,8 @@ func (l *lab) stopCaptures() ([]Capture, error) {
 		switch {
 		case c.Packets >= maxPackets:
 			errs = append(errs, fmt.Sprintf("%s: capture reached the cap of %d packets", c.Vantage, maxPackets))
+		case t.received > c.Packets:
+			errs = append(errs, fmt.Sprintf("%s: tcpdump received %d packets but wrote %d", c.Vantage, t.received, c.Packets))
 		case c.Dropped > 0:
 			errs = append(errs, fmt.Sprintf("%s: tcpdump reports %d packets dropped by the kernel", c.Vantage, c.Dropped))
 		}

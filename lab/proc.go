@@ -158,6 +158,28 @@ func (l *lab) client(ctx context.Context, node string, argv ...string) error {
 	return err
 }
 
+// clients runs several client programs in node at once and waits for all.
+func (l *lab) clients(ctx context.Context, node string, argvs ...[]string) error {
+	var ps []*proc
+	for _, argv := range argvs {
+		p, err := l.start(node, argv...)
+		if err != nil {
+			return err
+		}
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		err := p.wait(ctx)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			l.logf("%s: exit status %d", p.name, exit.ExitCode())
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // listening reports whether the process pid (in its own network namespace)
 // has a TCP socket listening on port: /proc/PID/net/tcp shows the sockets
 // of the process's namespace.

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -182,20 +183,25 @@ func (l *lab) run(ctx context.Context) (*Result, error) {
 	if err := sleep(ctx, l.sc.settle); err != nil {
 		return nil, err
 	}
-	l.stopProcs()
+	// Captures end before the servers are stopped: what killing them
+	// sends (FINs of idle keep-alive connections) is not the scenario.
 	caps, err := l.stopCaptures()
 	if err != nil {
 		return nil, err
 	}
+	l.stopProcs()
 	res := &Result{
 		Scenario: l.sc.Name, Doc: l.sc.Doc, Truth: l.sc.Truth, Setup: l.setup,
 		Topology: l.topo.String(), Captures: caps, Kernel: kernelRelease(), Dir: l.opt.OutDir,
 	}
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(res); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(l.opt.OutDir, "truth.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(l.opt.OutDir, "truth.json"), b.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
 	l.logf("done")

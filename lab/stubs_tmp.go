@@ -4,13 +4,10 @@ func stub(n string) Scenario {
 	return Scenario{Name: n, run: nil}
 }
 func healthy() Scenario             { return stub("healthy") }
-func finLost() Scenario             { return stub("fin-lost") }
-func conntrackIdleReset() Scenario  { return stub("conntrack-idle-reset") }
 func pmtuBlackhole() Scenario       { return stub("pmtu-blackhole") }
 func burstDrop() Scenario           { return stub("burst-drop") }
 func bulkRandomLoss() Scenario      { return stub("bulk-random-loss") }
 func snatMSSClamp() Scenario        { return stub("snat-mss-clamp") }
-func timewaitReuse() Scenario       { return stub("timewait-reuse") }
 func httpKeepalive() Scenario       { return stub("http-keepalive") }
 func httpNoKeepalive() Scenario     { return stub("http-no-keepalive") }
 func oncrpc() Scenario              { return stub("oncrpc") }

@@ -49,14 +49,16 @@ type verifier struct {
 	failed int
 }
 
-func (v *verifier) that(ok bool, format string, args ...any) {
+// that records a check and returns its outcome.
+func (v *verifier) that(ok bool, format string, args ...any) bool {
 	s := fmt.Sprintf(format, args...)
 	if ok {
 		v.lines = append(v.lines, "ok   "+s)
-		return
+		return true
 	}
 	v.lines = append(v.lines, "FAIL "+s)
 	v.failed++
+	return false
 }
 
 func (v *verifier) fail(format string, args ...any) { v.that(false, format, args...) }
