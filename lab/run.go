@@ -119,6 +119,11 @@ func Run(ctx context.Context, name string, opt Options) (*Result, error) {
 	if err := CheckHost(); err != nil {
 		return nil, err
 	}
+	for _, t := range sc.needs {
+		if _, err := exec.LookPath(t); err != nil {
+			return nil, fmt.Errorf("lab: %s needs %s, which is not installed", name, t)
+		}
+	}
 	if opt.OutDir == "" {
 		return nil, errors.New("lab: no output directory")
 	}

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -12,6 +13,7 @@ type Scenario struct {
 	Doc   string // one line: the fault and the story it comes from
 	Truth Truth
 
+	needs  []string // programs the scenario runs besides the lab's usual tools
 	topo   func() *topology
 	setup  []step                                  // the fault and endpoint settings, applied before capturing
 	run    func(ctx context.Context, l *lab) error // starts servers and runs the clients
@@ -95,3 +97,5 @@ func (l *lab) get(ctx context.Context, port int, args ...string) error {
 }
 
 func ep(addr string, port int) string { return fmt.Sprintf("%s:%d", addr, port) }
+
+func splitFields(s string) []string { return strings.Fields(s) }
