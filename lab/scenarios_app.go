@@ -26,7 +26,7 @@ func healthy() Scenario {
 			checkDownload(v, "client", bulkPort, 64<<10)
 			for _, vp := range []string{"client", "server"} {
 				v.eq(0, vp, "RSTs", pkt.rst)
-				v.eq(0, vp, "retransmissions", func(p pkt) bool { return p.Retrans })
+				v.that(v.resent(vp, pkt.tcp) == 0, "%s: no retransmissions", vp)
 			}
 		},
 		Truth: Truth{Worst: "info"},

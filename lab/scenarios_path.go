@@ -34,7 +34,8 @@ func pmtuBlackhole() Scenario {
 			for _, vp := range []string{"client", "r1-in", "r1-out", "r2-in", "r2-out", "server"} {
 				v.eq(0, vp, "ICMP fragmentation needed", func(p pkt) bool { return p.icmpUnreach() && p.ICMPCode == 4 })
 			}
-			v.atLeast(1, "server", "retransmissions of full-size segments", func(p pkt) bool { return big(p) && p.Retrans })
+			resent := v.resent("server", big)
+			v.that(resent >= 1, "server: %d retransmissions of full-size segments", resent)
 			v.eq(1, "client", "HTTP 200 (the small response)", func(p pkt) bool { return p.from(serverAddr, webPort) && p.HTTPCode == 200 })
 			v.eq(1, "client", "RSTs from the client", func(p pkt) bool { return p.rst() && p.Src == clientAddr })
 			v.eq(1, "server", "SYNs with MSS 1460", func(p pkt) bool { return p.syn() && p.MSS == 1460 })
@@ -161,7 +162,8 @@ func bulkRandomLoss() Scenario {
 			sent, arrived := v.count("router-out", seg), v.count("router-in", seg)
 			lost := sent - arrived
 			v.that(lost >= 1 && lost*lossEvery <= sent+lossEvery, "router: %d of %d data segments lost (1 in %d)", lost, sent, lossEvery)
-			v.atLeast(lost, "client", "retransmitted segments", func(p pkt) bool { return seg(p) && p.Retrans })
+			resent := v.resent("client", seg)
+			v.that(resent >= lost, "client: %d retransmitted segments fill the holes", resent)
 			checkDownload(v, "client", bulkPort, bulkSize)
 			v.eq(0, "client", "RSTs", pkt.rst)
 		},
@@ -222,7 +224,7 @@ func snatMSSClamp() Scenario {
 			v.atLeast(4, "client", fmt.Sprintf("full segments of %d bytes from the server", clampedData), func(p pkt) bool { return p.from(serverAddr, webPort) && p.TCPLen == clampedData })
 			v.eq(0, "client", "larger segments", func(p pkt) bool { return p.from(serverAddr, webPort) && p.TCPLen > clampedData })
 			v.eq(3, "client", "HTTP 200s", func(p pkt) bool { return p.HTTPCode == 200 })
-			v.eq(0, "client", "retransmissions", func(p pkt) bool { return p.Retrans })
+			v.that(v.resent("client", pkt.tcp) == 0, "client: no retransmissions")
 		},
 		Truth: Truth{
 			Expect: []string{"path.modified"},

@@ -29,7 +29,6 @@ type pkt struct {
 	TCPLen   int
 	MSS      int  // 0 when absent
 	TS       bool // timestamps option present
-	Retrans  bool // tshark's tcp.analysis.retransmission
 	ICMPType int  // -1 when not ICMP
 	ICMPCode int
 	FTPCode  int // FTP reply code, 0 when none
@@ -51,7 +50,7 @@ const (
 var tsharkFields = []string{
 	"frame.number", "frame.time_epoch", "frame.len", "eth.src", "ip.src", "ip.dst", "ip.ttl", "ip.id",
 	"ip.len", "ip.proto", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw",
-	"tcp.len", "tcp.options.mss_val", "tcp.options.timestamp.tsval", "tcp.analysis.retransmission",
+	"tcp.len", "tcp.options.mss_val", "tcp.options.timestamp.tsval",
 	"icmp.type", "icmp.code", "ftp.response.code", "http.response.code", "rpc.state_accept",
 	"rpc.programversion.min", "rpc.programversion.max",
 }
@@ -112,8 +111,8 @@ func parsePkt(f []string) pkt {
 		N: num(0), T: t, Len: num(2), EthSrc: first(3), Src: first(4), Dst: first(5),
 		TTL: num(6), ID: num(7), IPLen: num(8), Proto: num(9), Sport: num(10), Dport: num(11),
 		Flags: num(12), Seq: uint32(num(13)), Ack: uint32(num(14)), TCPLen: num(15), MSS: num(16),
-		TS: first(17) != "", Retrans: f[18] != "", ICMPType: opt(19, -1), ICMPCode: opt(20, -1),
-		FTPCode: num(21), HTTPCode: num(22), RPCState: opt(23, -1), RPCLow: num(24), RPCHigh: num(25),
+		TS: first(17) != "", ICMPType: opt(18, -1), ICMPCode: opt(19, -1),
+		FTPCode: num(20), HTTPCode: num(21), RPCState: opt(22, -1), RPCLow: num(23), RPCHigh: num(24),
 	}
 	if ds := strings.Split(f[5], ","); len(ds) > 1 {
 		p.InnerDst = ds[1]

@@ -125,3 +125,25 @@ func (v *verifier) atLeast(min int, vantage, what string, match func(pkt) bool) 
 	}
 	return got
 }
+
+// resent counts the data segments at vantage matching match whose bytes had
+// all been seen there before: retransmissions that arrived, whatever
+// tshark's heuristics call them (a quick one is "out-of-order" to tshark).
+func (v *verifier) resent(vantage string, match func(pkt) bool) int {
+	type dir struct{ src, dst string }
+	maxEnd := map[dir]uint32{}
+	n := 0
+	for _, p := range v.at(vantage) {
+		if !match(p) || !p.data() {
+			continue
+		}
+		d := dir{ep(p.Src, p.Sport), ep(p.Dst, p.Dport)}
+		end := p.Seq + uint32(p.TCPLen)
+		if m, ok := maxEnd[d]; ok && int32(end-m) <= 0 {
+			n++
+			continue
+		}
+		maxEnd[d] = end
+	}
+	return n
+}
