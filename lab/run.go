@@ -57,6 +57,33 @@ type Capture struct {
 	Dropped   int    `json:"dropped"`        // packets tcpdump says the kernel dropped
 }
 
+// WriteTruth writes the result as truth.json in its directory.
+func (r *Result) WriteTruth() error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep "<->" and quotes readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(r.Dir, "truth.json"), b.Bytes(), 0o644)
+}
+
+// ReadResult loads the truth.json of a run's directory, such as a folder
+// of examples/.
+func ReadResult(dir string) (*Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "truth.json"))
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("lab: %s: %w", filepath.Join(dir, "truth.json"), err)
+	}
+	r.Dir = dir
+	return &r, nil
+}
+
 // Path returns the path of a capture file.
 func (r *Result) Path(c Capture) string { return filepath.Join(r.Dir, c.File) }
 
@@ -66,9 +93,12 @@ var ErrNotRoot = errors.New("lab: scenarios need root (network namespaces, veth,
 // Tools the lab runs; rpcinfo and rpcbind only for the oncrpc scenario.
 var hostTools = []string{"ip", "iptables", "sysctl", "tcpdump"}
 
+// geteuid is a variable so that tests can pretend not to be root.
+var geteuid = os.Geteuid
+
 // CheckHost reports whether this process can run scenarios.
 func CheckHost() error {
-	if os.Geteuid() != 0 {
+	if geteuid() != 0 {
 		return ErrNotRoot
 	}
 	var missing []string
@@ -116,6 +146,11 @@ func Run(ctx context.Context, name string, opt Options) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("lab: unknown scenario %q (lab list shows them)", name)
 	}
+	return runScenario(ctx, sc, opt)
+}
+
+func runScenario(ctx context.Context, sc *Scenario, opt Options) (*Result, error) {
+	name := sc.Name
 	if err := CheckHost(); err != nil {
 		return nil, err
 	}
@@ -199,14 +234,7 @@ func (l *lab) run(ctx context.Context) (*Result, error) {
 		Scenario: l.sc.Name, Doc: l.sc.Doc, Truth: l.sc.Truth, Setup: l.setup,
 		Topology: l.topo.String(), Captures: caps, Kernel: kernelRelease(), Dir: l.opt.OutDir,
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(res); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(l.opt.OutDir, "truth.json"), b.Bytes(), 0o644); err != nil {
+	if err := res.WriteTruth(); err != nil {
 		return nil, err
 	}
 	l.logf("done")

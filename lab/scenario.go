@@ -67,6 +67,13 @@ func Scenarios() []Scenario {
 		if list[i].limit == 0 {
 			list[i].limit = 40 * time.Second
 		}
+		// Empty lists, not null, in truth.json.
+		if list[i].Truth.Expect == nil {
+			list[i].Truth.Expect = []string{}
+		}
+		if list[i].Truth.Facts == nil {
+			list[i].Truth.Facts = []Fact{}
+		}
 	}
 	return list
 }
