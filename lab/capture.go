@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -81,7 +82,9 @@ func (l *lab) startCaptures(ctx context.Context) error {
 		}
 		// --immediate-mode: without it libpcap hands packets over in ring
 		// blocks, and tcpdump discards the unfinished block when it stops.
-		argv := []string{"tcpdump", "-i", v.dev, "-s", "0", "-U", "--immediate-mode", "-n", "-Z", "root",
+		// nice: on a loaded machine a starved tcpdump falls behind, and
+		// what is still in its ring when it is stopped is lost.
+		argv := []string{"nice", "-n", "-10", "tcpdump", "-i", v.dev, "-s", "0", "-U", "--immediate-mode", "-n", "-Z", "root",
 			"-c", strconv.Itoa(maxPackets), "-w", filepath.Join(l.opt.OutDir, c.File)}
 		t := &tcpdump{cap: c, ready: make(chan struct{}), done: make(chan struct{})}
 		t.cmd = exec.Command("ip", append([]string{"netns", "exec", l.ns(v.node)}, argv...)...)
@@ -123,7 +126,7 @@ func (l *lab) stopCaptures() ([]Capture, error) {
 	for _, t := range l.dumps {
 		select {
 		case <-t.done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(10 * time.Second):
 			t.cmd.Process.Kill()
 			<-t.done
 			errs = append(errs, t.cap.Vantage+": tcpdump did not stop on SIGINT")
@@ -149,6 +152,40 @@ func (l *lab) stopCaptures() ([]Capture, error) {
 		return caps, fmt.Errorf("incomplete captures: %s", strings.Join(errs, "; "))
 	}
 	return caps, nil
+}
+
+// waitCapturesIdle waits until no capture file has grown for quietFor (at
+// most maxWait): every tcpdump has written what it received.
+func (l *lab) waitCapturesIdle(ctx context.Context) error {
+	const (
+		poll     = 50 * time.Millisecond
+		quietFor = 300 * time.Millisecond
+		maxWait  = 5 * time.Second
+	)
+	sizes := map[string]int64{}
+	quiet := time.Duration(0)
+	for waited := time.Duration(0); waited < maxWait && quiet < quietFor; waited += poll {
+		if err := sleep(ctx, poll); err != nil {
+			return err
+		}
+		changed := false
+		for _, t := range l.dumps {
+			path := filepath.Join(l.opt.OutDir, t.cap.File)
+			info, err := os.Stat(path)
+			if err != nil {
+				return fmt.Errorf("capture %s: %w", t.cap.File, err)
+			}
+			if info.Size() != sizes[path] {
+				sizes[path], changed = info.Size(), true
+			}
+		}
+		if changed {
+			quiet = 0
+		} else {
+			quiet += poll
+		}
+	}
+	return nil
 }
 
 func (t *tcpdump) lastErr() string {

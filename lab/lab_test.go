@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
 	if !set {
-		flag.Set("test.parallel", "6")
+		flag.Set("test.parallel", fmt.Sprint(max(4, runtime.GOMAXPROCS(0))))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	testCtx = ctx
@@ -99,11 +100,14 @@ func runAndVerify(t *testing.T, name, dir string) *Result {
 	defer cancel()
 	start := time.Now()
 	res, err := Run(ctx, name, Options{OutDir: dir})
+	cancel()
 	if err != nil {
 		logLabLog(t, dir)
 		t.Fatal(err)
 	}
 	t.Logf("%s ran in %.1fs", name, time.Since(start).Seconds())
+	ctx, cancel = context.WithTimeout(testCtx, 3*time.Minute)
+	defer cancel()
 	lines, err := Verify(ctx, res)
 	t.Logf("checks:\n%s", strings.Join(lines, "\n"))
 	if err != nil {

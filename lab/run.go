@@ -223,6 +223,9 @@ func (l *lab) run(ctx context.Context) (*Result, error) {
 	if err := sleep(ctx, l.sc.settle); err != nil {
 		return nil, err
 	}
+	if err := l.freeze(ctx); err != nil {
+		return nil, err
+	}
 	// Captures end before the servers are stopped: what killing them
 	// sends (FINs of idle keep-alive connections) is not the scenario.
 	caps, err := l.stopCaptures()
@@ -308,6 +311,21 @@ func (l *lab) build(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// freeze stops every node from sending (stalled connections retransmit
+// until the end), then waits until packets in flight have crossed the path
+// and every tcpdump has written what it received. Without it the captures
+// would end at slightly different moments, and a packet caught by one
+// capture point but not yet by the next would look lost.
+func (l *lab) freeze(ctx context.Context) error {
+	for _, n := range l.topo.nodes {
+		if err := l.shf(ctx, n, "iptables -I OUTPUT 1 -j DROP"); err != nil {
+			return fmt.Errorf("freezing: %w", err)
+		}
+	}
+	l.logf("traffic frozen (locally generated packets dropped everywhere)")
+	return l.waitCapturesIdle(ctx)
 }
 
 // stopProcs ends the agents and servers still running.

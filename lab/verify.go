@@ -147,3 +147,11 @@ func (v *verifier) resent(vantage string, match func(pkt) bool) int {
 	}
 	return n
 }
+
+// noLoss checks that every packet matching at vantage from also arrives at
+// vantage to. (Not "no retransmissions": healthy Linux traffic has some,
+// such as a tail loss probe sent because a delayed ACK came late.)
+func (v *verifier) noLoss(from, to string, match func(pkt) bool) {
+	sent, got := v.count(from, match), v.count(to, match)
+	v.that(sent > 0 && sent == got, "%s → %s: all %d data segments arrive (%d)", from, to, sent, got)
+}
