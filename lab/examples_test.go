@@ -103,17 +103,14 @@ Regenerate all (as root, with tshark installed): ` + "`go test ./lab -run TestSc
 |---|---|---|
 `)
 	for _, s := range Scenarios() {
-		names := "nothing"
+		var names []string
 		if len(s.Truth.Expect) > 0 {
-			names = "`" + strings.Join(s.Truth.Expect, "`, `") + "`"
+			names = append(names, "`"+strings.Join(s.Truth.Expect, "`, `")+"`")
 		}
-		switch s.Truth.Worst {
-		case "info":
-			names += ", nothing above info"
-		case "warning":
-			names += ", nothing above warning"
+		if w := s.Truth.Worst; w != "" {
+			names = append(names, "no finding above "+w)
 		}
-		fmt.Fprintf(&b, "| [%s](%s/) | %s | %s |\n", s.Name, s.Name, s.Doc, names)
+		fmt.Fprintf(&b, "| [%s](%s/) | %s | %s |\n", s.Name, s.Name, s.Doc, strings.Join(names, "; "))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
