@@ -22,6 +22,7 @@ const usage = `usage:
   lab run NAME --out DIR        run a scenario (as root); captures and truth.json go to DIR
   lab run NAME --out DIR --no-verify
                                 skip reading the captures back with tshark
+  lab sweep                     remove namespaces left by lab runs that were killed
 
 Exit status: 0 done, 1 the run or its verification failed, 2 usage error or not root.
 `
@@ -39,6 +40,8 @@ func Command(args []string, stdout, stderr io.Writer) int {
 		return list(stdout)
 	case "run":
 		return run(args[1:], stdout, stderr)
+	case "sweep":
+		return sweep(stdout, stderr)
 	case "agent":
 		return agent.Main(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -55,6 +58,22 @@ func list(stdout io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Doc)
 	}
 	tw.Flush()
+	return 0
+}
+
+func sweep(stdout, stderr io.Writer) int {
+	if err := CheckHost(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	removed, err := Sweep(context.Background())
+	for _, ns := range removed {
+		fmt.Fprintln(stdout, "removed", ns)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	return 0
 }
 

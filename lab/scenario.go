@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -104,5 +103,3 @@ func (l *lab) get(ctx context.Context, port int, args ...string) error {
 }
 
 func ep(addr string, port int) string { return fmt.Sprintf("%s:%d", addr, port) }
-
-func splitFields(s string) []string { return strings.Fields(s) }

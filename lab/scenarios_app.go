@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 func healthy() Scenario {
@@ -106,7 +107,7 @@ func oncrpc() Scenario {
 				// directly, without asking rpcbind where 100003 lives.
 				"-a " + serverAddr + ".0.111 -T tcp 100003 3",
 			} {
-				if err := l.client(ctx, client, append([]string{"rpcinfo"}, splitFields(args)...)...); err != nil {
+				if err := l.client(ctx, client, append([]string{"rpcinfo"}, strings.Fields(args)...)...); err != nil {
 					return err
 				}
 			}
