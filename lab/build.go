@@ -81,13 +81,21 @@ func (l *lab) build(ctx context.Context) error {
 // and every tcpdump has written what it received. Without it the captures
 // would end at slightly different moments, and a packet caught by one
 // capture point but not yet by the next would look lost.
+//
+// ARP is not IP: switching it off on every interface keeps neighbour
+// probes from crossing the moment the captures stop.
 func (l *lab) freeze(ctx context.Context) error {
 	for _, n := range l.topo.nodes {
 		if err := l.shf(ctx, n, "iptables -I OUTPUT 1 -j DROP"); err != nil {
 			return fmt.Errorf("freezing: %w", err)
 		}
+		for _, d := range l.topo.devs(n) {
+			if err := l.shf(ctx, n, "ip link set "+d+" arp off"); err != nil {
+				return fmt.Errorf("freezing: %w", err)
+			}
+		}
 	}
-	l.logf("traffic frozen (locally generated packets dropped everywhere)")
+	l.logf("traffic frozen (locally generated packets dropped, ARP off everywhere)")
 	return l.waitCapturesIdle(ctx)
 }
 

@@ -139,23 +139,15 @@ func (l *lab) server(ctx context.Context, node string, port int, argv ...string)
 	}
 }
 
-// client runs a program in node to completion. A non-zero exit is logged,
-// not returned: clients often exist to observe a failure.
+// client runs a program in node to completion.
 func (l *lab) client(ctx context.Context, node string, argv ...string) error {
-	p, err := l.start(node, argv...)
-	if err != nil {
-		return err
-	}
-	err = p.wait(ctx)
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		l.logf("%s: exit status %d", p.name, exit.ExitCode())
-		return nil
-	}
-	return err
+	return l.clients(ctx, node, argv)
 }
 
 // clients runs several client programs in node at once and waits for all.
+// An agent's failure is an error (agents report the network failures they
+// observe and still exit 0); another program's non-zero exit is only
+// logged, since clients such as rpcinfo exist to observe failures.
 func (l *lab) clients(ctx context.Context, node string, argvs ...[]string) error {
 	var ps []*proc
 	for _, argv := range argvs {
@@ -165,17 +157,22 @@ func (l *lab) clients(ctx context.Context, node string, argvs ...[]string) error
 		}
 		ps = append(ps, p)
 	}
-	for _, p := range ps {
+	var errs []error
+	for i, p := range ps {
 		err := p.wait(ctx)
 		var exit *exec.ExitError
-		if errors.As(err, &exit) {
+		if errors.As(err, &exit) && !l.isAgent(argvs[i]) {
 			l.logf("%s: exit status %d", p.name, exit.ExitCode())
-		} else if err != nil {
-			return err
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
+
+func (l *lab) isAgent(argv []string) bool { return len(argv) > 0 && argv[0] == l.opt.AgentPath }
 
 // listening reports whether the process pid (in its own network namespace)
 // has a TCP socket listening on port: /proc/PID/net/tcp shows the sockets

@@ -16,7 +16,7 @@ import (
 // Options control a run.
 type Options struct {
 	// OutDir receives the captures, truth.json and lab.log. It is created
-	// if needed; files of an earlier run are overwritten.
+	// if needed; the files of an earlier run there are removed first.
 	OutDir string
 	// AgentPath is the executable that runs traffic agents as
 	// `AgentPath lab agent KIND …`; empty means this executable.
@@ -113,6 +113,9 @@ func runScenario(ctx context.Context, sc *Scenario, opt Options) (*Result, error
 	if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
+	if err := clearOutDir(opt.OutDir); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
 	logf, err := os.Create(filepath.Join(opt.OutDir, "lab.log"))
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
@@ -180,4 +183,19 @@ func (l *lab) run(ctx context.Context) (*Result, error) {
 	}
 	l.logf("done")
 	return res, nil
+}
+
+// clearOutDir removes what an earlier run wrote to dir (and nothing else):
+// NN-*.pcap[.gz], truth.json and lab.log.
+func clearOutDir(dir string) error {
+	old, err := filepath.Glob(filepath.Join(dir, "[0-9][0-9]-*.pcap*"))
+	if err != nil {
+		return err
+	}
+	for _, f := range append(old, filepath.Join(dir, "truth.json"), filepath.Join(dir, "lab.log")) {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
 }
