@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"sort"
+
+	"github.com/wiresleuth/wiresleuth/lab"
 )
 
 // command is one subcommand: flags → run → render → exit code.
@@ -25,6 +27,7 @@ func init() {
 		"flags":   {"TCP flag histogram per sender ([S], [S.], [.], [P.], [F.], [R] …)", runFlags},
 		"packets": {"one line per packet, tcpdump style; -Y filter; -T fields -e FIELD as tshark", runPackets},
 		"fields":  {"list the field names packets -e and -Y understand", runFields},
+		"lab":     {"recreate a fault on the real Linux stack in network namespaces (root): lab list, lab run NAME --out DIR", lab.Command},
 		"version": {"print the version", func(_ []string, w, _ io.Writer) int { fmt.Fprintln(w, "wiresleuth", version); return 0 }},
 	}
 }
