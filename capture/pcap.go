@@ -93,6 +93,7 @@ func (r *Reader) nextPcap() error {
 		return r.fail(off, truncatedOrIO(err, fmt.Sprintf("a %d-byte record (%d bytes present)", capLen, len(rec)-p.headerLen)))
 	}
 	r.frames++
+	r.touch(rec)
 	f := &r.frame
 	*f = Frame{
 		Number:   r.frames,

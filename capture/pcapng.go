@@ -159,6 +159,7 @@ func (r *Reader) readBlocks(wantFrame bool) error {
 		if order.Uint32(b[blen-4:]) != blen {
 			return r.fail(off, fmt.Errorf("%w: block type 0x%x: trailing length %d differs from leading length %d", ErrCorrupt, typ, order.Uint32(b[blen-4:]), blen))
 		}
+		r.touch(b)
 		body := b[8 : blen-4]
 		switch typ {
 		case blockSHB:

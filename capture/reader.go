@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"runtime/debug"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
@@ -137,7 +138,9 @@ const (
 // Reader reads frames from one capture file.
 type Reader struct {
 	name        string
-	br          *bufio.Reader
+	br          source
+	mapped      bool // the file is memory-mapped (see Next)
+	sink        byte // keeps touch's reads from being optimised away
 	closers     []io.Closer
 	format      Format
 	compression Compression
@@ -168,6 +171,17 @@ func Open(name string) (*Reader, error) {
 		f.Close()
 		return nil, &Error{File: name, Err: fmt.Errorf("%w: is a directory", ErrNotCapture)}
 	}
+	if m := mapFile(f); m != nil {
+		r, err := newReader(m, name)
+		if err != nil {
+			m.Close()
+			f.Close()
+			return nil, err
+		}
+		r.mapped = true
+		r.closers = append([]io.Closer{f, m}, r.closers...)
+		return r, nil
+	}
 	r, err := NewReader(f, name)
 	if err != nil {
 		f.Close()
@@ -179,8 +193,11 @@ func Open(name string) (*Reader, error) {
 
 // NewReader reads a capture from r. name is used in errors only.
 func NewReader(r io.Reader, name string) (*Reader, error) {
+	return newReader(bufio.NewReaderSize(r, 64<<10), name)
+}
+
+func newReader(br source, name string) (*Reader, error) {
 	rd := &Reader{name: name}
-	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	switch {
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
@@ -203,7 +220,11 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		rd.closers = append(rd.closers, zstdCloser{zr})
 		rd.br = bufio.NewReaderSize(zr, bufSize)
 	default:
-		rd.br = bufio.NewReaderSize(br, bufSize)
+		if m, ok := br.(*mapped); ok {
+			rd.br = m // records are read in place
+		} else {
+			rd.br = bufio.NewReaderSize(br, bufSize)
+		}
 	}
 	magic, err := rd.br.Peek(4)
 	if len(magic) < 4 {
@@ -249,6 +270,10 @@ func (r *Reader) Close() error {
 	return first
 }
 
+// InPlace reports whether frames' bytes stay valid until the reader is
+// closed (a memory-mapped plain file) rather than until the next frame.
+func (r *Reader) InPlace() bool { return r.mapped && r.compression == Uncompressed }
+
 // Name is the file name the reader was opened with.
 func (r *Reader) Name() string { return r.name }
 
@@ -275,11 +300,21 @@ func (r *Reader) Skipped() int64 { return r.skipped }
 // Next returns the next frame, io.EOF at the clean end of the file, or an
 // *Error (wrapping ErrTruncated, ErrCorrupt or an I/O error) after which no
 // more frames follow.
-func (r *Reader) Next() (*Frame, error) {
+func (r *Reader) Next() (f *Frame, err error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	var err error
+	if r.mapped {
+		defer debug.SetPanicOnFault(faultGuard())
+		defer func() {
+			// The mapped file shrank while we read it: what was there
+			// before the fault is analysed, as for any truncation.
+			if e := recover(); e != nil {
+				f, err = nil, r.fail(r.offset, fmt.Errorf("%w: the file changed while being read (%v)", ErrTruncated, e))
+				r.err = err
+			}
+		}()
+	}
 	if r.format == FormatPcap {
 		err = r.nextPcap()
 	} else {

@@ -41,7 +41,7 @@ type defragmenter struct {
 	pending map[fragKey]*datagram
 	order   []fragKey // insertion order, for eviction
 	bytes   int
-	buf     []byte // reassembled payload handed to the decoder
+	buf     []byte // the last reassembled payload
 	// Overlaps counts fragments that overlapped data already held (kept:
 	// the first copy wins).
 	Overlaps int64
@@ -93,11 +93,10 @@ func (d *defragmenter) add(k fragKey, t capture.Time, off int, last bool, payloa
 		return nil, false
 	}
 	// Complete when the pieces cover [0, total) without a hole. The first
-	// copy of any byte wins.
-	if cap(d.buf) < dg.total {
-		d.buf = make([]byte, dg.total)
-	}
-	d.buf = d.buf[:dg.total]
+	// copy of any byte wins. Each datagram gets its own buffer: the packet
+	// that carries it may be used after later frames are decoded (the
+	// pipeline decodes ahead), and fragments are rare enough to allocate.
+	d.buf = make([]byte, dg.total)
 	covered := make([]bool, dg.total)
 	for _, pc := range dg.pieces {
 		for i, c := range pc.data {
