@@ -217,12 +217,16 @@ func (d *Decoder) etherType(t uint16, b []byte, p *Packet, depth int, outer bool
 			b = b[8:]
 		case header.EtherTypeFabricPath:
 			// FTag/TTL, then the original Ethernet frame, then the
-			// FabricPath frame's own FCS.
-			if len(b) < 2+header.EthernetLen+4 {
+			// FabricPath frame's own FCS, which captures may have cut
+			// short: the IP length, not a 4-byte cut, decides where the
+			// packet ends (as Zeek and tshark decode it), and up to 4
+			// trailing bytes are the FCS, not padding.
+			if len(b) < 2+header.EthernetLen {
 				p.Problem = TruncatedLink
 				return
 			}
-			d.ethernet(b[2:len(b)-4], p, depth, false)
+			d.ethernet(b[2:], p, depth, false)
+			p.Padding = max(0, p.Padding-4)
 			return
 		case header.EtherTypeARP:
 			p.Layers |= LayerARP
@@ -310,7 +314,12 @@ func (p *Packet) pushEncap(kind Layers, id uint32) bool {
 		p.Problem = TooDeep
 		return false
 	}
-	p.Encap[p.NumEncap] = Encap{Kind: kind, Src: p.Src, Dst: p.Dst, Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, ID: id}
+	ipLen := p.IPLen
+	if p.Frag == Reassembled && p.UDP != nil {
+		ipLen = p.IPHdrLen + len(p.UDP)
+	}
+	p.Encap[p.NumEncap] = Encap{Kind: kind, Src: p.Src, Dst: p.Dst, Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, ID: id,
+		IP: p.IP, IPLen: ipLen, IPHdrLen: p.IPHdrLen, IPVersion: p.IPVersion, UDP: p.UDP, transport: p.transport}
 	p.NumEncap++
 	p.Layers |= kind
 	p.IPVersion, p.Src, p.Dst, p.IP = 0, netip.Addr{}, netip.Addr{}, nil
