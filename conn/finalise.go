@@ -158,7 +158,12 @@ func (s *ipidState) export() IPID {
 		Increments: s.inc, Repeats: s.rep, Jumps: s.jumps,
 	}
 	nz := s.packets - s.zero
-	steps := nz - 1
+	// Steps between consecutive non-zero IDs, not counting those into and
+	// out of the packets that did not fit the counter.
+	steps := nz - 1 - s.outliers
+	if s.hasPending {
+		steps--
+	}
 	switch {
 	case s.packets == 0:
 		out.Class = IDUnknown

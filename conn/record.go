@@ -85,12 +85,18 @@ type ID struct {
 	RespP uint16
 }
 
-// HasDuration reports whether Zeek logs duration, orig_bytes and
-// resp_bytes for the record: only when the duration is positive.
-func (r *Record) HasDuration() bool { return r.LastTime > r.Start }
-
-// Duration is Zeek's duration.
+// Duration is LastTime - Start at the capture's resolution.
 func (r *Record) Duration() time.Duration { return r.LastTime.Sub(r.Start) }
+
+// ZeekDuration is the duration as Zeek computes it: libpcap hands Zeek
+// timestamps cut to microseconds (pcap_fopen_offline's default precision).
+func (r *Record) ZeekDuration() time.Duration {
+	return time.Duration(int64(r.LastTime)/1000-int64(r.Start)/1000) * time.Microsecond
+}
+
+// HasDuration reports whether Zeek logs duration, orig_bytes and
+// resp_bytes for the record: only when its duration is positive.
+func (r *Record) HasDuration() bool { return r.ZeekDuration() > 0 }
 
 // Proto is the transport of a connection as conn.log's proto column.
 type Proto uint8
@@ -236,6 +242,32 @@ const (
 
 func (p Presence) String() string {
 	return [...]string{"unknown", "both", "orig only", "resp only", "neither"}[p]
+}
+
+// Timestamps says on which sides TCP timestamps were used: as announced in
+// the SYN and SYN-ACK when both were seen, else as segments carried them.
+func (r *Record) Timestamps() Presence {
+	if r.Proto != ProtoTCP {
+		return PresenceUnknown
+	}
+	var o, s bool
+	switch {
+	case r.Orig.Options.Seen && r.Resp.Options.Seen:
+		o, s = r.Orig.Options.Timestamps, r.Resp.Options.Timestamps
+	case r.Orig.TSPackets+r.Orig.NoTSPackets > 0 && r.Resp.TSPackets+r.Resp.NoTSPackets > 0:
+		o, s = r.Orig.TSPackets > 0, r.Resp.TSPackets > 0
+	default:
+		return PresenceUnknown
+	}
+	switch {
+	case o && s:
+		return Both
+	case o:
+		return OrigOnly
+	case s:
+		return RespOnly
+	}
+	return Neither
 }
 
 // TTL is the IP TTL (hop limit) behaviour of one side.

@@ -192,8 +192,10 @@ func (tr *Tracker) observeIP(p *packet.Packet, a *tcp.Annotation, st *encapStack
 		tr.observeUDP(p, st)
 	case 1, 58:
 		tr.observeICMP(p, st)
-	case 4, 41, 47, 59:
-		// Tunnels the decoder did not enter, and IPv6 "no next header".
+	case 2, 4, 41, 47, 59:
+		// IGMP has its own packet analyzer in Zeek, not a connection;
+		// then tunnels the decoder did not enter, and IPv6 "no next
+		// header".
 	default:
 		tr.observeOther(p, st)
 	}

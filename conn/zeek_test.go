@@ -174,7 +174,7 @@ func zeekFields(r *conn.Record) map[string]string {
 		m["history"] = "-"
 	}
 	if r.HasDuration() {
-		m["duration"] = fmt.Sprintf("%.6f", r.Duration().Seconds())
+		m["duration"] = fmt.Sprintf("%.6f", r.ZeekDuration().Seconds())
 		m["orig_bytes"] = strconv.FormatUint(r.OrigBytes, 10)
 		m["resp_bytes"] = strconv.FormatUint(r.RespBytes, 10)
 	}
