@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"io"
 	"math"
-	"strconv"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
