@@ -17,15 +17,26 @@ type extras struct {
 	icmpCount  int
 	ev         []evidence
 	evCount    [8][2]uint8 // per kind and host
-	rexmitZeek [2]int64    // Zeek's T/t events, for evidence without annotations
+	rexmitZeek bool        // Zeek counted the current packet as a retransmission
 }
 
-// reset clears x, keeping the capacity of its lists.
+// reset clears x, keeping the capacity of its lists and the parts it
+// allocated on demand, so that a recycled connection allocates nothing.
 func (x *extras) reset() {
 	icmp, ev := x.icmp[:0], x.ev[:0]
+	var spare [2]sideSpare
+	for i := range x.side {
+		spare[i] = x.side[i].spare()
+	}
 	*x = extras{icmp: icmp, ev: ev}
+	for i := range x.side {
+		x.side[i].restore(spare[i])
+	}
 }
 
+// sideState is kept per host. The parts only some connections need (more
+// TTLs, IP ID outliers, bad checksum samples, analysis counters) are
+// allocated when first needed, which keeps a SYN-scan connection small.
 type sideState struct {
 	packets, payload    int64
 	opts                TCPOptions
@@ -33,19 +44,40 @@ type sideState struct {
 	ttl                 ttlState
 	ipid                ipidState
 	sums                sumState
-	analysis            Analysis
+	analysis            *Analysis
 	firstData, lastData Ref
 	fin, rst            Ref
 }
 
+// sideSpare holds the on-demand parts of a recycled sideState.
+type sideSpare struct {
+	ttl      *[MaxTTLValues - 1]TTLValue
+	out      *[MaxOutliers]IDOutlier
+	sums     *sumWrong
+	analysis *Analysis
+}
+
+func (s *sideState) spare() sideSpare {
+	return sideSpare{s.ttl.more, s.ipid.out, s.sums.w, s.analysis}
+}
+
+func (s *sideState) restore(sp sideSpare) {
+	s.ttl.more, s.ipid.out, s.sums.w, s.analysis = sp.ttl, sp.out, sp.sums, sp.analysis
+	if s.analysis != nil {
+		*s.analysis = Analysis{}
+	}
+	if s.sums.w != nil {
+		*s.sums.w = sumWrong{}
+	}
+}
+
 type hsState struct {
-	syn        Ref
-	nSYN       int32
-	synack     Ref
-	nSYNACK    int32
-	synackSeq  uint32
-	haveSYNACK bool
-	ack        Ref // this host's ACK of the peer's SYN-ACK
+	syn, synack Ref
+	ack         Ref // this host's ACK of the peer's SYN-ACK
+	nSYN        int32
+	nSYNACK     int32
+	synackSeq   uint32
+	haveSYNACK  bool
 }
 
 type idleState struct {
@@ -76,7 +108,7 @@ func (x *extras) addEvidence(kind EvidenceKind, d flow.Dir, r Ref) {
 	}
 	x.evCount[kind][d]++
 	if x.ev == nil {
-		x.ev = make([]evidence, 0, MaxEvidence)
+		x.ev = make([]evidence, 0, 4)
 	}
 	x.ev = append(x.ev, evidence{Ref: r, kind: kind, from: d})
 }
@@ -93,36 +125,44 @@ func (x *extras) packet(d flow.Dir, r Ref, closes bool) {
 	x.side[d].packets++
 }
 
-// ttlState keeps the distinct TTLs of one side.
+// ttlState keeps the distinct TTLs of one side: the first inline, the
+// others on demand.
 type ttlState struct {
-	vals    [MaxTTLValues]TTLValue
-	n       uint8
+	first   TTLValue
+	more    *[MaxTTLValues - 1]TTLValue
+	n       uint8 // distinct values recorded
+	last    uint8
 	other   int64
 	changes int64
-	last    uint8
+}
+
+func (s *ttlState) value(i int) *TTLValue {
+	if i == 0 {
+		return &s.first
+	}
+	return &s.more[i-1]
 }
 
 func (s *ttlState) add(ttl uint8, r Ref) {
-	if s.n > 0 || s.other > 0 {
-		if ttl != s.last {
-			s.changes++
-		}
+	if s.n > 0 && ttl != s.last {
+		s.changes++
 	}
 	s.last = ttl
-	for i := range s.vals[:s.n] {
-		v := &s.vals[i]
-		if v.TTL == ttl {
+	for i := range int(s.n) {
+		if v := s.value(i); v.TTL == ttl {
 			v.Count++
-			v.Last = r
 			return
 		}
 	}
-	if int(s.n) < len(s.vals) {
-		s.vals[s.n] = TTLValue{TTL: ttl, Count: 1, First: r, Last: r}
-		s.n++
+	if int(s.n) == MaxTTLValues {
+		s.other++
 		return
 	}
-	s.other++
+	if s.n == 1 && s.more == nil {
+		s.more = new([MaxTTLValues - 1]TTLValue)
+	}
+	*s.value(int(s.n)) = TTLValue{TTL: ttl, Count: 1, First: r}
+	s.n++
 }
 
 // ipidState classifies one side's IPv4 IDs. It follows the side's counter
@@ -130,18 +170,16 @@ func (s *ttlState) add(ttl uint8, r Ref) {
 // the next ID continues the counter, the pending one was an outlier; if it
 // continues from the pending one, the counter jumped there.
 type ipidState struct {
-	packets, zero      int64
-	inc, rep, jumps    int64 // consecutive steps
-	inSeq, rebases     int64
-	first, last        uint16
-	expect             uint16
-	haveNonZero        bool
-	allSame            bool
-	pending            IDOutlier
-	hasPending         bool
-	out                [MaxOutliers]IDOutlier
-	nOut               uint8
-	outliers, unsorted int64
+	packets, zero   int64
+	inSeq, outliers int64
+	first, last     uint16
+	expect          uint16
+	haveNonZero     bool
+	allSame         bool
+	hasPending      bool
+	nOut            uint8
+	pending         IDOutlier
+	out             *[MaxOutliers]IDOutlier
 }
 
 func idInRange(step uint16) bool { return step <= MaxIDStep }
@@ -157,14 +195,6 @@ func (s *ipidState) add(id uint16, r Ref) {
 		s.first, s.last, s.expect = id, id, id
 		return
 	}
-	switch step := id - s.last; {
-	case step == 0:
-		s.rep++
-	case idInRange(step):
-		s.inc++
-	default:
-		s.jumps++
-	}
 	if id != s.first {
 		s.allSame = false
 	}
@@ -177,12 +207,11 @@ func (s *ipidState) add(id uint16, r Ref) {
 			s.expect = id
 			s.hasPending = false
 		case idInRange(id - s.pending.ID):
-			s.rebases++
+			// The counter jumped (another flow's packets in between).
 			s.inSeq++
 			s.expect = id
 			s.hasPending = false
 		default:
-			s.unsorted++
 			s.pending = IDOutlier{Ref: r, ID: id, Expected: s.expect}
 		}
 		return
@@ -198,45 +227,66 @@ func (s *ipidState) add(id uint16, r Ref) {
 
 func (s *ipidState) outlier(o IDOutlier) {
 	s.outliers++
-	if int(s.nOut) < len(s.out) {
+	if int(s.nOut) < MaxOutliers {
+		if s.out == nil {
+			s.out = new([MaxOutliers]IDOutlier)
+		}
 		s.out[s.nOut] = o
 		s.nOut++
 	}
 }
 
-// sumState counts one side's checksum verdicts.
+// sumState counts one side's checksum verdicts; what only wrong checksums
+// need is allocated on the first.
 type sumState struct {
-	good, bad, zero, partial, unverified, ipBad, outbound int64
-	value                                                 uint16
-	haveValue, constant                                   bool
-	samples                                               [MaxBadSamples]Ref
-	ns                                                    uint8
+	good, unverified int64
+	w                *sumWrong
 }
 
-func (s *sumState) wrong(v uint16, r Ref, outbound bool) {
-	if !s.haveValue {
-		s.value, s.haveValue, s.constant = v, true, true
-	} else if v != s.value {
-		s.constant = false
+type sumWrong struct {
+	bad, zero, partial, ipBad, outbound int64
+	value                               uint16
+	haveValue, constant                 bool
+	ns                                  uint8
+	samples                             [MaxBadSamples]Ref
+}
+
+// wrongs returns the state of wrong checksums, made on first use.
+func (s *sumState) wrongs() *sumWrong {
+	if s.w == nil {
+		s.w = new(sumWrong)
+	}
+	return s.w
+}
+
+// wrong notes a packet whose checksum was wrong: its value and where.
+func (w *sumWrong) wrong(v uint16, r Ref, outbound bool) {
+	if !w.haveValue {
+		w.value, w.haveValue, w.constant = v, true, true
+	} else if v != w.value {
+		w.constant = false
 	}
 	if outbound {
-		s.outbound++
+		w.outbound++
 	}
-	if int(s.ns) < len(s.samples) {
-		s.samples[s.ns] = r
-		s.ns++
+	if int(w.ns) < MaxBadSamples {
+		w.samples[w.ns] = r
+		w.ns++
 	}
 }
 
 // verdict tells offload artefacts (all wrong checksums of this side are
 // partial, zero or one constant value, or were sent by the capturing host)
 // from corruption.
-func (s *sumState) verdict() ChecksumVerdict {
-	w := s.bad + s.zero + s.partial
-	if w == 0 {
+func (w *sumWrong) verdict() ChecksumVerdict {
+	if w == nil {
 		return ChecksumsOK
 	}
-	if s.outbound == w || s.partial+s.zero == w || s.constant && w >= 2 {
+	n := w.bad + w.zero + w.partial
+	if n == 0 {
+		return ChecksumsOK
+	}
+	if w.outbound == n || w.partial+w.zero == n || w.constant && n >= 2 {
 		return ChecksumsOffload
 	}
 	return ChecksumsCorrupt

@@ -118,48 +118,47 @@ func (s *sideState) export() Side {
 		Options:      s.opts,
 		TSPackets:    s.ts,
 		NoTSPackets:  s.noTS,
-		Analysis:     s.analysis,
 		FirstData:    s.firstData,
 		LastData:     s.lastData,
 		FIN:          s.fin,
 		RST:          s.rst,
 	}
-	if s.ttl.n > 0 {
-		out.TTL.Values = slices.Clone(s.ttl.vals[:s.ttl.n])
-		slices.SortStableFunc(out.TTL.Values, func(a, b TTLValue) int {
-			switch {
-			case a.Count > b.Count:
-				return -1
-			case a.Count < b.Count:
-				return 1
-			}
-			return 0
-		})
+	if s.analysis != nil {
+		out.Analysis = *s.analysis
 	}
+	for i := range int(s.ttl.n) {
+		out.TTL.Values = append(out.TTL.Values, *s.ttl.value(i))
+	}
+	slices.SortStableFunc(out.TTL.Values, func(a, b TTLValue) int {
+		switch {
+		case a.Count > b.Count:
+			return -1
+		case a.Count < b.Count:
+			return 1
+		}
+		return 0
+	})
 	out.TTL.Other, out.TTL.Changes = s.ttl.other, s.ttl.changes
 	out.IPID = s.ipid.export()
-	sm := &s.sums
-	out.Checksums = Checksums{
-		Good: sm.good, Bad: sm.bad, Zero: sm.zero, Partial: sm.partial, Unverified: sm.unverified,
-		IPBad: sm.ipBad, Outbound: sm.outbound, Constant: sm.haveValue && sm.constant, Value: sm.value,
-		Verdict: sm.verdict(),
-	}
-	if sm.ns > 0 {
-		out.Checksums.Samples = slices.Clone(sm.samples[:sm.ns])
+	out.Checksums = Checksums{Good: s.sums.good, Unverified: s.sums.unverified, Verdict: s.sums.w.verdict()}
+	if w := s.sums.w; w != nil {
+		c := &out.Checksums
+		c.Bad, c.Zero, c.Partial, c.IPBad, c.Outbound = w.bad, w.zero, w.partial, w.ipBad, w.outbound
+		c.Constant, c.Value = w.haveValue && w.constant, w.value
+		if w.ns > 0 {
+			c.Samples = slices.Clone(w.samples[:w.ns])
+		}
 	}
 	return out
 }
 
-// export classifies the IDs: the share of packets that continued the
-// side's counter decides between incrementing and random.
+// export classifies the IDs: the share of steps that continued the side's
+// counter decides between incrementing and random.
 func (s *ipidState) export() IPID {
-	out := IPID{
-		Packets: s.packets, Zero: s.zero, First: s.first, Last: s.last,
-		Increments: s.inc, Repeats: s.rep, Jumps: s.jumps,
-	}
+	out := IPID{Packets: s.packets, Zero: s.zero, First: s.first, Last: s.last, InSequence: s.inSeq}
 	nz := s.packets - s.zero
-	// Steps between consecutive non-zero IDs, not counting those into and
-	// out of the packets that did not fit the counter.
+	// Steps between consecutive non-zero IDs, not counting those into the
+	// packets that did not fit the counter.
 	steps := nz - 1 - s.outliers
 	if s.hasPending {
 		steps--
@@ -177,13 +176,12 @@ func (s *ipidState) export() IPID {
 		out.Class = IDConstant
 	case s.inSeq > 0 && 4*s.inSeq >= 3*steps:
 		out.Class = IDIncrementing
-		outs := s.out[:s.nOut]
+		if s.nOut > 0 {
+			out.Outliers = slices.Clone(s.out[:s.nOut])
+		}
 		if s.hasPending {
 			// The last packet did not fit and nothing followed it.
-			outs = append(outs, s.pending)
-		}
-		if len(outs) > 0 {
-			out.Outliers = slices.Clone(outs)
+			out.Outliers = append(out.Outliers, s.pending)
 		}
 	default:
 		out.Class = IDRandom

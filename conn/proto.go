@@ -75,7 +75,7 @@ func (tr *Tracker) observeTCP(p *packet.Packet, a *tcp.Annotation, st *encapStac
 		tr.tcpExtras(c, d, p, &s, a, false)
 		return
 	}
-	rx := c.x.rexmitZeek[d]
+	c.x.rexmitZeek = false
 	tr.processTCP(c, d, &s, p.Time)
 	c.pkts[d]++
 	c.ipBytes[d] += uint64(ipLen(p))
@@ -83,7 +83,7 @@ func (tr *Tracker) observeTCP(p *packet.Packet, a *tcp.Annotation, st *encapStac
 		c.establishedEvent = false
 		tr.connEstablished(c)
 	}
-	tr.tcpExtras(c, d, p, &s, a, c.x.rexmitZeek[d] != rx)
+	tr.tcpExtras(c, d, p, &s, a, c.x.rexmitZeek)
 }
 
 // connEstablished is the connection_established handler of
@@ -122,16 +122,18 @@ func (tr *Tracker) transportSum(c *connState, d flow.Dir, p *packet.Packet, fiel
 			s.unverified++
 			return packet.ChecksumGood
 		}
-		s.zero++
-		s.wrong(0, r, out)
+		w := s.wrongs()
+		w.zero++
+		w.wrong(0, r, out)
 		return packet.ChecksumBad
 	case packet.ChecksumBad:
+		w := s.wrongs()
 		if isPartialSum(p, field) {
-			s.partial++
+			w.partial++
 		} else {
-			s.bad++
+			w.bad++
 		}
-		s.wrong(field, r, out)
+		w.wrong(field, r, out)
 	}
 	return v
 }
@@ -163,7 +165,7 @@ func (tr *Tracker) common(c *connState, d flow.Dir, p *packet.Packet, closes boo
 	if p.IPVersion == 4 {
 		s.ipid.add(uint16(p.IPID), r)
 		if !ipv4SumOK(p.IP, p.IPHdrLen) {
-			s.sums.ipBad++
+			s.sums.wrongs().ipBad++
 		}
 	}
 	c.lastFrame, c.lastSeen = p.Frame, p.Time
@@ -240,7 +242,12 @@ func (tr *Tracker) tcpExtras(c *connState, d flow.Dir, p *packet.Packet, s *seg,
 	}
 	if a != nil {
 		c.annotated = true
-		sd.analysis.add(a.Flags)
+		if a.Flags != 0 {
+			if sd.analysis == nil {
+				sd.analysis = new(Analysis)
+			}
+			sd.analysis.add(a.Flags)
+		}
 		if a.Flags&tcp.Retransmission != 0 {
 			x.addEvidence(EvRetransmission, d, r)
 		}

@@ -280,11 +280,11 @@ type TTL struct {
 	Changes int64
 }
 
-// TTLValue is one TTL a side used, how often, and where first and last.
+// TTLValue is one TTL a side used, how often, and where first.
 type TTLValue struct {
-	TTL         uint8
-	Count       int64
-	First, Last Ref
+	TTL   uint8
+	Count int64
+	First Ref
 }
 
 // Constant reports whether every packet had the same TTL.
@@ -319,9 +319,9 @@ type IPID struct {
 	Packets     int64  // IPv4 packets considered
 	Zero        int64  // with ID 0 (Linux sends 0 on some control packets)
 	First, Last uint16 // first and last non-zero ID
-	Increments  int64  // steps of 1..MaxIDStep between consecutive non-zero IDs
-	Repeats     int64  // steps of 0
-	Jumps       int64  // other steps
+	// InSequence counts packets whose ID was at most MaxIDStep ahead of
+	// the side's counter.
+	InSequence int64
 	// Outliers are packets whose ID broke the side's counter and the
 	// sequence resumed after them (or they were the last): the kind of
 	// packet a middlebox forges.

@@ -36,7 +36,8 @@ type connState struct {
 	inactTimeout                int64 // ns
 	inactEpoch, analyzerEpoch   uint32
 	inactTimers, analyzerTimers int32
-	establishedEvent            bool // connection_established raised by this packet
+	inactIdx                    int32 // 1 + heap index of the live inactivity timer, 0: none
+	establishedEvent            bool  // connection_established raised by this packet
 	dnsTimer                    bool
 	encap                       [packet.MaxEncap]uint64
 	nEncap                      int8

@@ -161,7 +161,6 @@ func (tr *Tracker) processTCP(c *connState, d flow.Dir, s *seg, t capture.Time) 
 		}
 	}
 	deltaLast := tr.updateLastSeq(c, d, onePast, s)
-	e.lastTime = t
 
 	doClose, genEvent := tr.updateStateMachine(c, d, isOrig, s, deltaLast)
 	if s.ack_() {
@@ -184,7 +183,6 @@ func (tr *Tracker) processTCP(c *connState, d flow.Dir, s *seg, t capture.Time) 
 	if doClose {
 		tr.connectionClosed(c, d, genEvent)
 	}
-	_ = underflow
 }
 
 // rel is get_relative_seq: the 64-bit relative position of cur given the
@@ -299,7 +297,7 @@ func (tr *Tracker) updateLastSeq(c *connState, d flow.Dir, last uint32, s *seg) 
 		e.updateLastSeq(last)
 	case s.plen > 0:
 		c.scaledLetter(d, &e.rxmt, 'T')
-		c.x.rexmitZeek[d]++
+		c.x.rexmitZeek = true
 	}
 	return dl
 }

@@ -1,7 +1,6 @@
 package conn
 
 import (
-	"github.com/wiresleuth/wiresleuth/capture"
 	"github.com/wiresleuth/wiresleuth/flow"
 )
 
@@ -28,7 +27,6 @@ type tcpEndpoint struct {
 	histLastSYN, histLastFIN  uint64
 	histLastRST               uint64
 	chk, rxmt, win0, gap      scaled
-	lastTime                  capture.Time
 	r                         reassembler
 }
 

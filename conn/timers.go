@@ -45,33 +45,67 @@ func (t *timerHeap) less(i, j int) bool {
 	return a.at < b.at || a.at == b.at && a.seq < b.seq
 }
 
+// A connection's live inactivity timer knows its place in the heap
+// (connState.inactIdx), so that it leaves the heap when cancelled or when
+// the connection goes: it is the long one (60 s, 300 s), and stale copies
+// of it would otherwise outnumber the live connections.
+
+func (t *timerHeap) swap(i, j int) {
+	t.h[i], t.h[j] = t.h[j], t.h[i]
+	t.place(i)
+	t.place(j)
+}
+
+// place records where a live inactivity timer now is.
+func (t *timerHeap) place(i int) {
+	e := &t.h[i]
+	if e.kind == tInactivity && e.c.gen == e.gen && e.c.inactEpoch == e.epoch {
+		e.c.inactIdx = int32(i) + 1
+	}
+}
+
 func (t *timerHeap) push(e timer) {
 	t.seq++
 	e.seq = t.seq
 	t.h = append(t.h, e)
 	t.live++
 	i := len(t.h) - 1
+	t.place(i)
+	t.up(i)
+	if len(t.h) > 4096 && len(t.h) > 2*t.live {
+		t.compact()
+	}
+}
+
+func (t *timerHeap) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
 		if !t.less(i, p) {
 			break
 		}
-		t.h[i], t.h[p] = t.h[p], t.h[i]
+		t.swap(i, p)
 		i = p
-	}
-	if len(t.h) > 4096 && len(t.h) > 4*t.live {
-		t.compact()
 	}
 }
 
 func (t *timerHeap) pop() timer {
-	top := t.h[0]
+	return t.removeAt(0)
+}
+
+// removeAt takes entry i out of the heap.
+func (t *timerHeap) removeAt(i int) timer {
+	e := t.h[i]
 	n := len(t.h) - 1
-	t.h[0] = t.h[n]
+	if i != n {
+		t.swap(i, n)
+	}
 	t.h[n] = timer{}
 	t.h = t.h[:n]
-	t.down(0)
-	return top
+	if i < n {
+		t.down(i)
+		t.up(i)
+	}
+	return e
 }
 
 func (t *timerHeap) down(i int) {
@@ -88,7 +122,7 @@ func (t *timerHeap) down(i int) {
 		if !t.less(m, i) {
 			return
 		}
-		t.h[i], t.h[m] = t.h[m], t.h[i]
+		t.swap(i, m)
 		i = m
 	}
 }
@@ -103,7 +137,13 @@ func (t *timerHeap) compact() {
 	}
 	clear(t.h[len(keep):])
 	t.h = keep
+	if cap(t.h) > 4*len(t.h)+4096 {
+		t.h = append(make([]timer, 0, 2*len(t.h)+1024), t.h...)
+	}
 	t.live = len(keep)
+	for i := range t.h {
+		t.place(i)
+	}
 	for i := len(t.h)/2 - 1; i >= 0; i-- {
 		t.down(i)
 	}
@@ -144,6 +184,10 @@ func (tr *Tracker) cancelAnalyzerTimers(c *connState) {
 }
 
 func (tr *Tracker) cancelInactivityTimer(c *connState) {
+	if i := int(c.inactIdx) - 1; i >= 0 && i < len(tr.timers.h) && tr.timers.h[i].c == c {
+		tr.timers.removeAt(i)
+	}
+	c.inactIdx = 0
 	c.inactEpoch++
 	tr.timers.live -= int(c.inactTimers)
 	c.inactTimers = 0
@@ -162,6 +206,7 @@ func (tr *Tracker) advance(t capture.Time) {
 		tr.timers.live--
 		if e.kind == tInactivity {
 			e.c.inactTimers--
+			e.c.inactIdx = 0
 		} else {
 			e.c.analyzerTimers--
 		}

@@ -277,8 +277,9 @@ func (tr *Tracker) remove(c *connState, why End) {
 	if !c.inTable {
 		return
 	}
-	tr.timers.live -= int(c.inactTimers + c.analyzerTimers)
-	c.inactTimers, c.analyzerTimers = 0, 0
+	tr.cancelInactivityTimer(c)
+	tr.timers.live -= int(c.analyzerTimers)
+	c.analyzerTimers = 0
 	c.inTable = false
 	c.endReason, c.endTime = why, tr.now
 	if tr.table[c.key] == c {

@@ -134,8 +134,9 @@ func (tr *Tracker) outerSumBad(c *connState, d flow.Dir, p *packet.Packet, e *pa
 	case packet.ChecksumGood:
 		s.good++
 	case packet.ChecksumBad:
-		s.bad++
-		s.wrong(e.UDP.Checksum(), r, p.Direction == capture.DirOutbound)
+		w := s.wrongs()
+		w.bad++
+		w.wrong(e.UDP.Checksum(), r, p.Direction == capture.DirOutbound)
 		return true
 	default:
 		s.unverified++
@@ -155,7 +156,7 @@ func (tr *Tracker) commonOuter(c *connState, d flow.Dir, p *packet.Packet, e *pa
 		s.ttl.add(e.IP[8], r)
 		s.ipid.add(binary.BigEndian.Uint16(e.IP[4:]), r)
 		if !ipv4SumOK(e.IP, e.IPHdrLen) {
-			s.sums.ipBad++
+			s.sums.wrongs().ipBad++
 		}
 	case e.IPVersion == 6 && len(e.IP) >= header.IPv6Len:
 		s.ttl.add(e.IP[7], r)
