@@ -371,7 +371,7 @@ func (tr *Tracker) observeICMP(p *packet.Packet, st *encapStack) {
 	typ, code := ic.Type(), ic.Code()
 	var key connKey
 	var d flow.Dir
-	if cp, pair := icmpCounterpart(v6, typ); pair {
+	if cp, pair := ICMPCounterpart(v6, typ); pair {
 		key.k, d = flow.New(p.Proto, p.Src, uint16(typ), p.Dst, uint16(cp))
 	} else {
 		key.k, d = flow.New(p.Proto, p.Src, uint16(typ), p.Dst, uint16(code))

@@ -245,7 +245,8 @@ func (p Presence) String() string {
 }
 
 // Timestamps says on which sides TCP timestamps were used: as announced in
-// the SYN and SYN-ACK when both were seen, else as segments carried them.
+// the SYN and SYN-ACK when both were seen, as segments carried them when
+// neither was (a connection picked up mid-stream), else unknown.
 func (r *Record) Timestamps() Presence {
 	if r.Proto != ProtoTCP {
 		return PresenceUnknown
@@ -254,6 +255,10 @@ func (r *Record) Timestamps() Presence {
 	switch {
 	case r.Orig.Options.Seen && r.Resp.Options.Seen:
 		o, s = r.Orig.Options.Timestamps, r.Resp.Options.Timestamps
+	case r.Orig.Options.Seen || r.Resp.Options.Seen:
+		// One handshake half only: a RST or stray ACK answering a SYN
+		// says nothing about what the other side would negotiate.
+		return PresenceUnknown
 	case r.Orig.TSPackets+r.Orig.NoTSPackets > 0 && r.Resp.TSPackets+r.Resp.NoTSPackets > 0:
 		o, s = r.Orig.TSPackets > 0, r.Resp.TSPackets > 0
 	default:

@@ -75,11 +75,12 @@ func (c *connState) simpleState() State {
 	return OTH
 }
 
-// icmpCounterpart returns the type that answers an ICMP request/reply
-// type, and whether there is one: such types share a connection with their
-// answers; all others are one-way (ICMPAnalyzer, ICMP4_counterpart and
-// ICMP6_counterpart).
-func icmpCounterpart(v6 bool, typ uint8) (uint8, bool) {
+// ICMPCounterpart returns the type that answers an ICMP (v6 false) or
+// ICMPv6 request/reply type, and whether there is one. Such types share a
+// connection with their answers and the responder "port" is the
+// counterpart type; for all others it is the code (ICMP4_counterpart and
+// ICMP6_counterpart in Zeek's ICMP analyzer).
+func ICMPCounterpart(v6 bool, typ uint8) (uint8, bool) {
 	if !v6 {
 		switch typ {
 		case 8:

@@ -135,8 +135,13 @@ func (tr *Tracker) outerSumBad(c *connState, d flow.Dir, p *packet.Packet, e *pa
 		s.good++
 	case packet.ChecksumBad:
 		w := s.wrongs()
-		w.bad++
-		w.wrong(e.UDP.Checksum(), r, p.Direction == capture.DirOutbound)
+		field := e.UDP.Checksum()
+		if field == uint16(header.PseudoHeaderSum(e.Src, e.Dst, header.ProtoUDP, int(e.UDP.Length()))) {
+			w.partial++
+		} else {
+			w.bad++
+		}
+		w.wrong(field, r, p.Direction == capture.DirOutbound)
 		return true
 	default:
 		s.unverified++
