@@ -18,40 +18,40 @@ const SchemaVersion = 1
 // otherwise. Times are RFC 3339 in UTC with nanoseconds, durations are
 // seconds, absent frame references are null.
 type jsonRecord struct {
-	UID           string    `json:"uid"`
-	ID            jsonID    `json:"id"`
-	Proto         string    `json:"proto"`
-	IPProto       uint8     `json:"ip_proto"`
-	Service       string    `json:"service"`
-	TS            string    `json:"ts"`
-	LastTime      string    `json:"last_time"`
-	Duration      *float64  `json:"duration"` // null when Zeek leaves it unset
-	OrigBytes     *uint64   `json:"orig_bytes"`
-	RespBytes     *uint64   `json:"resp_bytes"`
-	ConnState     string    `json:"conn_state"`
-	LocalOrig     *bool     `json:"local_orig"`
-	LocalResp     *bool     `json:"local_resp"`
-	MissedBytes   uint64    `json:"missed_bytes"`
-	History       string    `json:"history"`
-	OrigPkts      uint64    `json:"orig_pkts"`
-	OrigIPBytes   uint64    `json:"orig_ip_bytes"`
-	RespPkts      uint64    `json:"resp_pkts"`
-	RespIPBytes   uint64    `json:"resp_ip_bytes"`
-	TunnelParents []string  `json:"tunnel_parents"`
-	OrigTCPState  string    `json:"orig_tcp_state,omitempty"`
-	RespTCPState  string    `json:"resp_tcp_state,omitempty"`
-	Ended         string    `json:"ended"`
-	EndTime       string    `json:"end_time"`
-	FirstFrame    int64     `json:"first_frame"`
-	LastFrame     int64     `json:"last_frame"`
-	LastSeen      string    `json:"last_seen"`
-	ExactDuration float64   `json:"exact_duration"`
-	Timestamps    string    `json:"tcp_timestamps"`
-	Orig          jsonSide  `json:"orig"`
-	Resp          jsonSide  `json:"resp"`
-	Handshake     jsonHS    `json:"handshake"`
-	Close         jsonClose `json:"close"`
-	Idle          jsonIdle  `json:"idle"`
+	UID           string         `json:"uid"`
+	ID            jsonID         `json:"id"`
+	Proto         string         `json:"proto"`
+	IPProto       uint8          `json:"ip_proto"`
+	Service       string         `json:"service"`
+	TS            string         `json:"ts"`
+	LastTime      string         `json:"last_time"`
+	Duration      *float64       `json:"duration"` // null when Zeek leaves it unset
+	OrigBytes     *uint64        `json:"orig_bytes"`
+	RespBytes     *uint64        `json:"resp_bytes"`
+	ConnState     string         `json:"conn_state"`
+	LocalOrig     *bool          `json:"local_orig"`
+	LocalResp     *bool          `json:"local_resp"`
+	MissedBytes   uint64         `json:"missed_bytes"`
+	History       string         `json:"history"`
+	OrigPkts      uint64         `json:"orig_pkts"`
+	OrigIPBytes   uint64         `json:"orig_ip_bytes"`
+	RespPkts      uint64         `json:"resp_pkts"`
+	RespIPBytes   uint64         `json:"resp_ip_bytes"`
+	TunnelParents []string       `json:"tunnel_parents"`
+	OrigTCPState  string         `json:"orig_tcp_state,omitempty"`
+	RespTCPState  string         `json:"resp_tcp_state,omitempty"`
+	Ended         string         `json:"ended"`
+	EndTime       string         `json:"end_time"`
+	FirstFrame    int64          `json:"first_frame"`
+	LastFrame     int64          `json:"last_frame"`
+	LastSeen      string         `json:"last_seen"`
+	ExactDuration float64        `json:"exact_duration"`
+	Timestamps    string         `json:"tcp_timestamps"`
+	Orig          jsonSide       `json:"orig"`
+	Resp          jsonSide       `json:"resp"`
+	Handshake     jsonHS         `json:"handshake"`
+	Close         jsonClose      `json:"close"`
+	Idle          jsonIdle       `json:"idle"`
 	ICMPErrors    []jsonICMP     `json:"icmp_errors"`
 	ICMPCount     int            `json:"icmp_error_count"`
 	Evidence      []jsonEvidence `json:"evidence"`
@@ -173,12 +173,12 @@ type jsonIdle struct {
 
 type jsonICMP struct {
 	jsonRef
-	From      string `json:"from"`
-	Family    string `json:"family"`
-	Type      uint8  `json:"type"`
-	Code      uint8  `json:"code"`
-	MTU       int    `json:"mtu,omitempty"`
-	About     string `json:"about"`
+	From      string  `json:"from"`
+	Family    string  `json:"family"`
+	Type      uint8   `json:"type"`
+	Code      uint8   `json:"code"`
+	MTU       int     `json:"mtu,omitempty"`
+	About     string  `json:"about"`
 	QuotedSeq *uint32 `json:"quoted_seq"`
 	QuotedTTL uint8   `json:"quoted_ttl"`
 }
