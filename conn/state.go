@@ -60,8 +60,16 @@ type connState struct {
 // isOrig reports whether packets travelling in d come from the originator.
 func (c *connState) isOrig(d flow.Dir) bool { return d == c.origDir }
 
+// maxHistory caps the history string. Zeek's is unbounded, but only a
+// storm of SYNs, FINs or RSTs at ever new sequence numbers gets near this.
+const maxHistory = 256
+
 // addHistory appends a letter (Session::AddHistory).
-func (c *connState) addHistory(b byte) { c.history = append(c.history, b) }
+func (c *connState) addHistory(b byte) {
+	if len(c.history) < maxHistory {
+		c.history = append(c.history, b)
+	}
+}
 
 // checkHistory is Session::CheckHistory: add code once per connection for
 // the bits in mask.

@@ -12,8 +12,9 @@ import (
 	"github.com/wiresleuth/wiresleuth/tcp"
 )
 
-// Tracker follows the connections of one capture. Feed it every decoded
-// packet in capture order with Observe, then call Finish. Each connection's
+// Tracker follows the connections of one capture (or of several merged in
+// time order). Feed it every decoded packet in capture order with Observe,
+// then call Finish. Each connection's
 // Record goes to the callback once final: closed and lingered, timed out,
 // replaced by a new connection on the same 4-tuple, or at the end of the
 // capture. State is held for live connections only.
@@ -91,10 +92,12 @@ func (s *encapStack) push(id uint64, udpConn bool) {
 // there is none). p's views are used only during the call.
 func (tr *Tracker) Observe(p *packet.Packet, a *tcp.Annotation) {
 	tr.stats.Packets++
+	// Every packet moves network time on and fires the timers due
+	// (run_state::detail::dispatch_packet), IP or not.
+	tr.advance(p.Time)
 	if p.IPVersion == 0 && p.NumEncap == 0 {
 		return
 	}
-	tr.advance(p.Time)
 	var st encapStack
 	var outer [packet.MaxEncap]pendingCount
 	n := tr.outerLayers(p, &st, &outer)
@@ -215,6 +218,9 @@ func (tr *Tracker) newConn(k connKey, proto Proto, p *packet.Packet, d flow.Dir,
 		c = new(connState)
 	}
 	c.reset()
+	if c.history == nil {
+		c.history = make([]byte, 0, 16)
+	}
 	tr.nextID++
 	c.key, c.id, c.inTable = k, tr.nextID, true
 	c.proto, c.ipProto, c.origDir = proto, p.Proto, d
