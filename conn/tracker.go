@@ -128,7 +128,7 @@ func (tr *Tracker) outerLayers(p *packet.Packet, st *encapStack, outer *[packet.
 	n := 0
 	for i := 0; i < p.NumEncap; i++ {
 		e := &p.Encap[i]
-		if !tr.ipOK(e.IPVersion, e.IP, e.IPHdrLen, e.Src) {
+		if !p.Truncated() && len(e.IP) < headerTotal(e.IPVersion, e.IP) || !tr.ipOK(e.IPVersion, e.IP, e.IPHdrLen, e.Src) {
 			return -n - 1
 		}
 		kind := tunnelKind(e.Kind)
@@ -164,6 +164,18 @@ func (tr *Tracker) ipOK(version uint8, ip []byte, hl int, src netip.Addr) bool {
 	return true
 }
 
+// headerTotal is the total length an IP header states (for a fragment,
+// the fragment's).
+func headerTotal(version uint8, ip []byte) int {
+	switch {
+	case version == 4 && len(ip) >= header.IPv4MinLen:
+		return header.IPv4(ip).TotalLen()
+	case version == 6 && len(ip) >= header.IPv6Len:
+		return header.IPv6Len + header.IPv6(ip).PayloadLen()
+	}
+	return 0
+}
+
 func ipv4SumOK(ip []byte, hl int) bool {
 	return hl < header.IPv4MinLen || hl > len(ip) || header.Checksum(ip[:hl], 0) == 0
 }
@@ -180,6 +192,9 @@ func (tr *Tracker) observeIP(p *packet.Packet, a *tcp.Annotation, st *encapStack
 	switch p.Problem {
 	case packet.TruncatedIP, packet.MalformedIP, packet.TooDeep:
 		return
+	}
+	if !p.Truncated() && len(p.IP) < p.IPLen {
+		return // truncated_IP_len: the IP length claims more than the frame holds
 	}
 	if !tr.ipOK(p.IPVersion, p.IP, p.IPHdrLen, p.Src) {
 		tr.noteIPDropped(p)
