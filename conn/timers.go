@@ -184,8 +184,10 @@ func (tr *Tracker) cancelAnalyzerTimers(c *connState) {
 }
 
 func (tr *Tracker) cancelInactivityTimer(c *connState) {
-	if i := int(c.inactIdx) - 1; i >= 0 && i < len(tr.timers.h) && tr.timers.h[i].c == c {
-		tr.timers.removeAt(i)
+	if i := int(c.inactIdx) - 1; i >= 0 && i < len(tr.timers.h) {
+		if e := &tr.timers.h[i]; e.c == c && e.kind == tInactivity && e.gen == c.gen && e.epoch == c.inactEpoch {
+			tr.timers.removeAt(i)
+		}
 	}
 	c.inactIdx = 0
 	c.inactEpoch++
@@ -226,6 +228,7 @@ func (tr *Tracker) expireAll() {
 		tr.timers.live--
 		if e.kind == tInactivity {
 			e.c.inactTimers--
+			e.c.inactIdx = 0
 		} else {
 			e.c.analyzerTimers--
 		}
