@@ -76,7 +76,7 @@ func notes(r *conn.Record) []string {
 	if h := &r.Handshake; h.SYN.Valid() && h.ACK.Valid() {
 		out = append(out, "rtt "+human(h.RTT))
 	} else if h.SYNs > 1 && !h.SYNACK.Valid() {
-		out = append(out, fmt.Sprintf("%d SYNs unanswered", h.SYNs))
+		out = append(out, fmt.Sprintf("%d SYNs, no SYN-ACK", h.SYNs))
 	}
 	if c := r.Close; c.By != conn.NoRole {
 		out = append(out, fmt.Sprintf("%s %s first", c.By, c.How))
