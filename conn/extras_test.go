@@ -7,6 +7,7 @@ import (
 
 	"github.com/wiresleuth/wiresleuth/capture"
 	"github.com/wiresleuth/wiresleuth/conn"
+	"github.com/wiresleuth/wiresleuth/internal/corpus"
 	"github.com/wiresleuth/wiresleuth/internal/synth"
 	"github.com/wiresleuth/wiresleuth/packet"
 	"github.com/wiresleuth/wiresleuth/tcp"
@@ -342,5 +343,29 @@ func TestTunnelParents(t *testing.T) {
 	}
 	if inner.History != "ShA" || inner.State != conn.S1 {
 		t.Errorf("inner %s %v", inner.History, inner.State)
+	}
+}
+
+// TestGREInner: Zeek's GRE analyzer decapsulates; the inner connection is
+// logged with the tunnel as its parent and the GRE packets make no
+// connection of their own (the Python model differs here; see
+// modelDeviations).
+func TestGREInner(t *testing.T) {
+	opt := conn.DefaultOptions()
+	opt.IgnoreChecksums = true
+	rs := run(t, corpus.Path(t, "testdata", "gre.pcap"), opt)
+	uids := map[string]bool{}
+	var inner *conn.Record
+	for _, r := range rs {
+		uids[r.UID] = true
+		if r.Proto == conn.ProtoUnknown {
+			t.Errorf("GRE logged as a connection: %+v", r.ID)
+		}
+		if r.Proto == conn.ProtoTCP {
+			inner = r
+		}
+	}
+	if inner == nil || inner.State != conn.SF || inner.History != "ShADadfF" || len(inner.TunnelParents) != 1 || uids[inner.TunnelParents[0]] {
+		t.Fatalf("inner TCP %+v", inner)
 	}
 }

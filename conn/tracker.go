@@ -70,12 +70,14 @@ func (tr *Tracker) Stats() Stats {
 func (tr *Tracker) Now() capture.Time { return tr.now }
 
 // encapStack is the tunnel stack of a packet, outermost first: an identity
-// per hop (Connection::CheckEncapsulation compares them) and the UIDs of
-// the UDP tunnel connections.
+// per hop (Connection::CheckEncapsulation compares them) and the UID source
+// of the innermost hop, which becomes a tunnel parent (set_conn adds the
+// last EncapsulatingConn's uid): a UDP tunnel's connection, or for IP-in-IP
+// and GRE the tunnel itself, whose UID Zeek logs in tunnel.log only.
 type encapStack struct {
 	ids  [packet.MaxEncap]uint64
 	n    int8
-	last uint64 // the innermost UDP tunnel connection's id (0: none)
+	last uint64 // 0: not tunnelled
 }
 
 func (s *encapStack) push(id uint64, udpConn bool) {
@@ -85,6 +87,8 @@ func (s *encapStack) push(id uint64, udpConn bool) {
 	}
 	if udpConn {
 		s.last = id >> 3
+	} else {
+		s.last = id
 	}
 }
 
