@@ -33,7 +33,7 @@ func Example() {
 		fmt.Println("handshake RTT", r.Handshake.RTT, "timestamps", r.Timestamps())
 		fmt.Println("closed first by", r.Close.By, r.Close.How, "after", r.Idle.Gap.Round(time.Second), "idle; after the data:", r.Idle.AfterLastData)
 	})
-	d := packet.NewDecoder()
+	d := conn.NewDecoder()
 	var p packet.Packet
 	for i, f := range c.Capture(synth.Vantage{At: 0}) {
 		d.Decode(&capture.Frame{Number: int64(i + 1), Time: capture.Time(f.Time.UnixNano()), Data: f.Data, OrigLen: len(f.Data), LinkType: capture.LinkEthernet}, &p)

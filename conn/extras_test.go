@@ -265,7 +265,7 @@ func TestAnalysisCounters(t *testing.T) {
 	defer rd.Close()
 	var got []*conn.Record
 	tr := conn.New(conn.DefaultOptions(), func(r *conn.Record) { got = append(got, r) })
-	d := packet.NewDecoder()
+	d := conn.NewDecoder()
 	var p packet.Packet
 	for f, err := range rd.Frames() {
 		if err != nil {

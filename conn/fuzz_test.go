@@ -47,7 +47,7 @@ func observeBytes(t *testing.T, data []byte) {
 				t.Fatalf("record %+v", r)
 			}
 		})
-		d := packet.NewDecoder()
+		d := conn.NewDecoder()
 		var p packet.Packet
 		now := capture.Time(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 		a := &tcp.Annotation{Flags: tcp.Retransmission}

@@ -21,7 +21,7 @@ func run(t testing.TB, path string, opt conn.Options) []*conn.Record {
 	defer r.Close()
 	var recs []*conn.Record
 	tr := conn.New(opt, func(rec *conn.Record) { recs = append(recs, rec) })
-	d := packet.NewDecoder()
+	d := conn.NewDecoder()
 	var p packet.Packet
 	for f, err := range r.Frames() {
 		if err != nil {

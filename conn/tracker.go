@@ -144,7 +144,7 @@ func (tr *Tracker) outerLayers(p *packet.Packet, st *encapStack, outer *[packet.
 		if c == nil {
 			return -n - 1
 		}
-		outer[n] = pendingCount{c, d, e.IPLen}
+		outer[n] = pendingCount{c, d, e.DatagramLen}
 		n++
 		if !decap {
 			return -n - 1
@@ -335,4 +335,13 @@ func (tr *Tracker) Finish() {
 		tr.remove(c, EndCapture)
 	}
 	tr.terminating = false
+}
+
+// NewDecoder returns a packet decoder set to decode as Zeek does where
+// Zeek and tshark differ (a FabricPath frame's FCS by the IP length), for
+// feeding a Tracker.
+func NewDecoder() *packet.Decoder {
+	d := packet.NewDecoder()
+	d.FabricPathFCSByLength = true
+	return d
 }

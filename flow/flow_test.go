@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 )
@@ -41,5 +42,41 @@ func TestKeyAllocFree(t *testing.T) {
 		_ = m[k]
 	}); n != 0 {
 		t.Fatalf("%v allocs", n)
+	}
+}
+
+func TestIPv4FastPathMatchesGeneral(t *testing.T) {
+	a, b := netip.MustParseAddr("192.168.1.9"), netip.MustParseAddr("10.1.2.3")
+	for _, c := range [][4]uint16{{1, 2}, {2, 1}, {5, 5}} {
+		k1, d1 := New(6, a, c[0], b, c[1])
+		s, d := a.As4(), b.As4()
+		k2, d2 := NewIPv4(6, binary.BigEndian.Uint32(s[:]), c[0], binary.BigEndian.Uint32(d[:]), c[1])
+		if k1 != k2 || d1 != d2 || !k1.Equal(k2) {
+			t.Fatalf("%v %v vs %v %v", k1, d1, k2, d2)
+		}
+		// The same as the generic 16-byte path would give.
+		k3, d3 := New(6, netip.AddrFrom16(a.As16()), c[0], netip.AddrFrom16(b.As16()), c[1])
+		if k3 != k1 || d3 != d1 {
+			t.Fatalf("mapped path differs: %v %v vs %v %v", k3, d3, k1, d1)
+		}
+	}
+}
+
+func TestEqual(t *testing.T) {
+	a, b := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.1")
+	k, _ := New(6, a, 1, b, 2)
+	for _, o := range []Key{
+		func() Key { k, _ := New(6, a, 1, b, 3); return k }(),
+		func() Key { k, _ := New(17, a, 1, b, 2); return k }(),
+		func() Key { k, _ := New(6, a, 1, netip.MustParseAddr("10.0.0.3"), 2); return k }(),
+		func() Key { k, _ := New(6, netip.MustParseAddr("fd00::1"), 1, b, 2); return k }(),
+	} {
+		if k.Equal(o) || k == o {
+			t.Fatalf("%v equal to %v", k, o)
+		}
+	}
+	k2, _ := New(6, b, 2, a, 1)
+	if !k.Equal(k2) {
+		t.Fatal("same flow not equal")
 	}
 }

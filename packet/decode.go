@@ -22,8 +22,15 @@ type Stats struct {
 // Decoder decodes frames. It is not safe for concurrent use; it holds the
 // IP defragmentation state of one capture.
 type Decoder struct {
-	Stats  Stats
-	defrag defragmenter
+	Stats Stats
+	// FabricPathFCSByLength makes the decoder take the last 4 bytes of a
+	// Cisco FabricPath frame as its FCS only when the inner IP packet
+	// leaves room for them, as Zeek does. By default they are cut off
+	// whatever the IP length says, as tshark does; captures that lost the
+	// FCS then lose the end of each packet with it (Zeek's
+	// cisco-fabric-path trace: half its UDP packets).
+	FabricPathFCSByLength bool
+	defrag                defragmenter
 }
 
 // NewDecoder returns a decoder with IP defragmentation bounded as described
@@ -140,6 +147,8 @@ func (d *Decoder) ethernet(b []byte, p *Packet, depth int, outer bool) {
 	if outer {
 		p.SrcMAC, p.DstMAC = e.Src(), e.Dst()
 		p.Layers |= LayerEthernet
+	} else {
+		p.InnerSrcMAC, p.InnerDstMAC, p.HasInnerMAC = e.Src(), e.Dst(), true
 	}
 	t := e.EtherType()
 	if t < 0x0600 { // 802.3 length field: LLC follows, not IP
@@ -217,16 +226,23 @@ func (d *Decoder) etherType(t uint16, b []byte, p *Packet, depth int, outer bool
 			b = b[8:]
 		case header.EtherTypeFabricPath:
 			// FTag/TTL, then the original Ethernet frame, then the
-			// FabricPath frame's own FCS, which captures may have cut
-			// short: the IP length, not a 4-byte cut, decides where the
-			// packet ends (as Zeek and tshark decode it), and up to 4
-			// trailing bytes are the FCS, not padding.
-			if len(b) < 2+header.EthernetLen {
+			// FabricPath frame's own FCS.
+			if d.FabricPathFCSByLength {
+				// The IP length, not a 4-byte cut, decides where the
+				// packet ends; up to 4 trailing bytes are the FCS.
+				if len(b) < 2+header.EthernetLen {
+					p.Problem = TruncatedLink
+					return
+				}
+				d.ethernet(b[2:], p, depth, false)
+				p.Padding = max(0, p.Padding-4)
+				return
+			}
+			if len(b) < 2+header.EthernetLen+4 {
 				p.Problem = TruncatedLink
 				return
 			}
-			d.ethernet(b[2:], p, depth, false)
-			p.Padding = max(0, p.Padding-4)
+			d.ethernet(b[2:len(b)-4], p, depth, false)
 			return
 		case header.EtherTypeARP:
 			p.Layers |= LayerARP
@@ -314,12 +330,12 @@ func (p *Packet) pushEncap(kind Layers, id uint32) bool {
 		p.Problem = TooDeep
 		return false
 	}
-	ipLen := p.IPLen
+	dgLen := p.IPLen
 	if p.Frag == Reassembled && p.UDP != nil {
-		ipLen = p.IPHdrLen + len(p.UDP)
+		dgLen = p.IPHdrLen + len(p.UDP)
 	}
-	p.Encap[p.NumEncap] = Encap{Kind: kind, Src: p.Src, Dst: p.Dst, Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, ID: id,
-		IP: p.IP, IPLen: ipLen, IPHdrLen: p.IPHdrLen, IPVersion: p.IPVersion, UDP: p.UDP, transport: p.transport}
+	p.Encap[p.NumEncap] = Encap{Kind: kind, Src: p.Src, Dst: p.Dst, TTL: p.TTL, IPID: uint16(p.IPID), IPLen: p.IPLen, Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, ID: id,
+		IP: p.IP, DatagramLen: dgLen, IPHdrLen: p.IPHdrLen, IPVersion: p.IPVersion, UDP: p.UDP, transport: p.transport}
 	p.NumEncap++
 	p.Layers |= kind
 	p.IPVersion, p.Src, p.Dst, p.IP = 0, netip.Addr{}, netip.Addr{}, nil
@@ -405,34 +421,33 @@ func (d *Decoder) ipv6(b []byte, p *Packet, depth int, linkFramed bool) {
 	}
 	next, off := h.NextHeader(), header.IPv6Len
 	var frag header.IPv6Fragment
+	// Walk the extension headers (at most 16: more is not a real packet).
 	for range 16 {
+		var n int
 		switch next {
 		case header.ProtoHopByHop, header.ProtoRouting, header.ProtoDstOpts, header.ProtoMobility:
-			if off+8 > end {
-				p.Problem = TruncatedIP
-				return
-			}
-			n := (int(b[off+1]) + 1) * 8
-			next, off = b[off], off+n
-			continue
+			n = -1 // length in 8-byte units, not counting the first 8
 		case header.ProtoAH:
-			if off+8 > end {
-				p.Problem = TruncatedIP
-				return
-			}
-			n := (int(b[off+1]) + 2) * 4
-			next, off = b[off], off+n
-			continue
+			n = -2 // length in 4-byte units, not counting the first 2
 		case header.ProtoFragment:
-			if off+8 > end {
-				p.Problem = TruncatedIP
-				return
-			}
-			frag = header.IPv6Fragment(b[off : off+8])
-			next, off = frag.NextHeader(), off+8
-			continue
+			n = 8
 		}
-		break
+		if n == 0 {
+			break
+		}
+		if off+8 > end {
+			p.Problem = TruncatedIP
+			return
+		}
+		switch n {
+		case -1:
+			n = (int(b[off+1]) + 1) * 8
+		case -2:
+			n = (int(b[off+1]) + 2) * 4
+		default:
+			frag = header.IPv6Fragment(b[off : off+8])
+		}
+		next, off = b[off], off+n
 	}
 	if off > end {
 		p.Problem = TruncatedIP
@@ -655,14 +670,14 @@ func quote(b []byte) (q Quoted) {
 		if hl < header.IPv4MinLen || hl > len(b) {
 			return
 		}
-		q.Src, q.Dst, q.Proto, q.IPID, q.TTL = h.Src(), h.Dst(), h.Protocol(), h.ID(), h.TTL()
+		q.Src, q.Dst, q.Proto, q.IPID, q.TTL, q.IPLen = h.Src(), h.Dst(), h.Protocol(), h.ID(), h.TTL(), h.TotalLen()
 		rest = b[hl:]
 	case 6:
 		if len(b) < header.IPv6Len {
 			return
 		}
 		h := header.IPv6(b)
-		q.Src, q.Dst, q.Proto, q.TTL = h.Src(), h.Dst(), h.NextHeader(), h.HopLimit()
+		q.Src, q.Dst, q.Proto, q.TTL, q.IPLen = h.Src(), h.Dst(), h.NextHeader(), h.HopLimit(), header.IPv6Len+h.PayloadLen()
 		rest = b[header.IPv6Len:]
 	default:
 		return
@@ -673,6 +688,7 @@ func quote(b []byte) (q Quoted) {
 		q.DstPort = binary.BigEndian.Uint16(rest[2:])
 		if q.Proto == header.ProtoTCP && len(rest) >= 8 {
 			q.Seq, q.HasSeq = binary.BigEndian.Uint32(rest[4:]), true
+			q.TCP = header.TCP(rest)
 		}
 	}
 	return

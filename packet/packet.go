@@ -79,21 +79,24 @@ func (p Problem) String() string {
 type Encap struct {
 	Kind             Layers // LayerVXLAN, LayerGeneve, LayerGRE, LayerIPinIP, LayerTeredo, LayerGTP, LayerAYIYA
 	Src, Dst         netip.Addr
+	TTL              uint8
+	IPID             uint16
+	IPLen            int
 	Proto            uint8 // outer transport protocol (17 for UDP tunnels, 47 for GRE, 4/41)
 	SrcPort, DstPort uint16
 	ID               uint32 // VNI, GRE key or GTP TEID
 
-	// The outer IP header and what was captured after it, its total
-	// length (of the reassembled datagram if the outer packet was
-	// fragmented) and header length, and for UDP tunnels the outer UDP
+	// The outer IP header and what was captured after it, the length of
+	// the whole datagram (reassembled, if the outer packet was
+	// fragmented), the header length, and for UDP tunnels the outer UDP
 	// header and what follows: views valid until the next Decode, so that
 	// the outer connection (Zeek logs one per UDP tunnel) can be counted.
-	IP        []byte
-	IPLen     int
-	IPHdrLen  int
-	IPVersion uint8
-	UDP       header.UDP
-	transport []byte
+	IP          []byte
+	DatagramLen int
+	IPHdrLen    int
+	IPVersion   uint8
+	UDP         header.UDP
+	transport   []byte
 }
 
 // IPChecksum verifies the outer IPv4 header checksum.
@@ -135,6 +138,10 @@ type Quoted struct {
 	HasSeq           bool
 	IPID             uint16
 	TTL              uint8
+	IPLen            int // the quoted header's total length field
+	// TCP is whatever of the quoted TCP header was captured (often only
+	// its first 8 bytes); check its length before reading beyond the ports.
+	TCP header.TCP
 }
 
 // MaxEncap is the number of nested tunnels the decoder follows.
@@ -142,6 +149,14 @@ const MaxEncap = 4
 
 // Packet is a decoded frame.
 type Packet struct {
+	// Tunnels, outermost first: Encap[:NumEncap]. Kept out of the part
+	// reset for every frame because it is large and rarely used.
+	Encap [MaxEncap]Encap
+	fields
+}
+
+// fields are the parts of a Packet cleared for every frame.
+type fields struct {
 	// Frame context.
 	Frame     int64
 	Time      capture.Time
@@ -159,10 +174,13 @@ type Packet struct {
 	VLANs          [2]uint16 // outermost first
 	VLANTPIDs      [2]uint16 // 0x8100 (802.1Q) or 0x88a8/0x9100 (802.1ad S-tag)
 	NumVLAN        int
+	// InnerSrcMAC and InnerDstMAC are the Ethernet addresses of a frame
+	// carried in a tunnel (VXLAN, Geneve, GRE transparent bridging) or
+	// behind a FabricPath header, when HasInnerMAC.
+	InnerSrcMAC, InnerDstMAC [6]byte
+	HasInnerMAC              bool
 
-	// Tunnels, outermost first.
-	Encap    [MaxEncap]Encap
-	NumEncap int
+	NumEncap int // number of valid entries in Encap
 
 	// Innermost IP layer.
 	IPVersion uint8
@@ -199,7 +217,7 @@ type Packet struct {
 
 // reset prepares p for a new frame, keeping nothing from the last.
 func (p *Packet) reset(f *capture.Frame) {
-	*p = Packet{
+	p.fields = fields{
 		Frame:     f.Number,
 		Time:      f.Time,
 		Interface: f.Interface,

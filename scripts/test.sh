@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, as CI does. As root on a Debian-like machine it
 # first installs the tools the tests compare against or drive (tshark,
-# tcpdump, tcptrace, iptables, iproute2, rpcbind, zstd).
+# tcpdump, tcptrace, iptables, iproute2, rpcbind, zstd, procps for sysctl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in tshark:tshark tcpdump:tcpdump tcptrace:tcptrace iptables:iptables ip:iproute2 rpcinfo:rpcbind zstd:zstd; do
+for pair in tshark:tshark tcpdump:tcpdump tcptrace:tcptrace iptables:iptables ip:iproute2 rpcinfo:rpcbind zstd:zstd sysctl:procps; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -45,10 +45,19 @@ type Annotation struct {
 	FromA bool
 	Flags Flags
 
+	// Quoted says the annotation is for the TCP header an ICMP error
+	// quotes: only Stream, FromA and Completeness are set (tshark does
+	// no sequence analysis on it).
+	Quoted bool
+	// HasRecord says tshark would show a tcp.analysis tree for the
+	// segment (any flag, an acked segment, bytes in flight); without one
+	// tshark prints none of the analysis fields, not even initial_rtt.
+	HasRecord bool
+
 	SeqLen  int    // tcp.len
 	RelSeq  uint32 // tcp.seq (relative)
-	RelAck  uint32 // tcp.ack (relative); 0 without the ACK flag
-	NextSeq uint32 // tcp.nxtseq (relative), 0 when SeqLen==0 and no SYN/FIN
+	RelAck  uint32 // tcp.ack (relative with the ACK flag, raw without it)
+	NextSeq uint32 // tcp.nxtseq (relative): RelSeq+SeqLen, +1 for SYN or FIN
 
 	DupAckNum   int   // tcp.analysis.duplicate_ack_num
 	DupAckFrame int64 // tcp.analysis.duplicate_ack_frame

@@ -33,7 +33,7 @@ func records(t *testing.T, opt conn.Options, paths ...string) []*conn.Record {
 			t.Fatal(err)
 		}
 		tr := conn.New(opt, func(rec *conn.Record) { recs = append(recs, rec) })
-		d := packet.NewDecoder()
+		d := conn.NewDecoder()
 		var p packet.Packet
 		for f, err := range r.Frames() {
 			if err != nil {

@@ -1,0 +1,9 @@
+package report
+
+import "github.com/wiresleuth/wiresleuth/detect"
+
+type (
+	detectFinding  = detect.Finding
+	detectConn     = detect.Conn
+	detectEvidence = detect.Evidence
+)
