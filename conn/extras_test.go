@@ -369,3 +369,58 @@ func TestGREInner(t *testing.T) {
 		t.Fatalf("inner TCP %+v", inner)
 	}
 }
+
+// TestWithAnalyzer runs tcp.Analyzer in front of the Tracker, as the
+// pipeline does: every flag the analyzer sets lands in exactly one
+// record's counters, on the side that sent the segment.
+func TestWithAnalyzer(t *testing.T) {
+	path := scenarioByName(t, "loss-after").write(t, t.TempDir())
+	rd, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	var recs []*conn.Record
+	tr := conn.New(conn.DefaultOptions(), func(r *conn.Record) { recs = append(recs, r) })
+	an := tcp.NewAnalyzer(tcp.Config{})
+	d := conn.NewDecoder()
+	var p packet.Packet
+	var ann tcp.Annotation
+	var want, fromServer conn.Analysis
+	for f, err := range rd.Frames() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Decode(f, &p)
+		a := &ann
+		if !an.Analyze(&p, a) {
+			a = nil
+		}
+		tr.Observe(&p, a)
+		if a != nil && p.TCP != nil {
+			for i := range conn.NumAnalysisFlags {
+				if a.Flags&(1<<i) != 0 {
+					want[i]++
+					if p.SrcPort == srvAddr.Port() {
+						fromServer[i]++
+					}
+				}
+			}
+		}
+	}
+	tr.Finish()
+	if len(recs) != 1 || !recs[0].Annotated {
+		t.Fatalf("%d records", len(recs))
+	}
+	r := recs[0]
+	var got conn.Analysis
+	for i := range got {
+		got[i] = r.Orig.Analysis[i] + r.Resp.Analysis[i]
+	}
+	if got != want || r.Resp.Analysis != fromServer {
+		t.Errorf("counters %v (server %v), analyzer flagged %v (server %v)", got, r.Resp.Analysis, want, fromServer)
+	}
+	if want[0] == 0 {
+		t.Error("the scenario has no retransmission: the test proves nothing")
+	}
+}
