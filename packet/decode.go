@@ -22,8 +22,15 @@ type Stats struct {
 // Decoder decodes frames. It is not safe for concurrent use; it holds the
 // IP defragmentation state of one capture.
 type Decoder struct {
-	Stats  Stats
-	defrag defragmenter
+	Stats Stats
+	// FabricPathFCSByLength makes the decoder take the last 4 bytes of a
+	// Cisco FabricPath frame as its FCS only when the inner IP packet
+	// leaves room for them, as Zeek does. By default they are cut off
+	// whatever the IP length says, as tshark does; captures that lost the
+	// FCS then lose the end of each packet with it (Zeek's
+	// cisco-fabric-path trace: half its UDP packets).
+	FabricPathFCSByLength bool
+	defrag                defragmenter
 }
 
 // NewDecoder returns a decoder with IP defragmentation bounded as described
@@ -220,6 +227,17 @@ func (d *Decoder) etherType(t uint16, b []byte, p *Packet, depth int, outer bool
 		case header.EtherTypeFabricPath:
 			// FTag/TTL, then the original Ethernet frame, then the
 			// FabricPath frame's own FCS.
+			if d.FabricPathFCSByLength {
+				// The IP length, not a 4-byte cut, decides where the
+				// packet ends; up to 4 trailing bytes are the FCS.
+				if len(b) < 2+header.EthernetLen {
+					p.Problem = TruncatedLink
+					return
+				}
+				d.ethernet(b[2:], p, depth, false)
+				p.Padding = max(0, p.Padding-4)
+				return
+			}
 			if len(b) < 2+header.EthernetLen+4 {
 				p.Problem = TruncatedLink
 				return
@@ -312,7 +330,12 @@ func (p *Packet) pushEncap(kind Layers, id uint32) bool {
 		p.Problem = TooDeep
 		return false
 	}
-	p.Encap[p.NumEncap] = Encap{Kind: kind, Src: p.Src, Dst: p.Dst, TTL: p.TTL, IPID: uint16(p.IPID), IPLen: p.IPLen, Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, ID: id}
+	dgLen := p.IPLen
+	if p.Frag == Reassembled && p.UDP != nil {
+		dgLen = p.IPHdrLen + len(p.UDP)
+	}
+	p.Encap[p.NumEncap] = Encap{Kind: kind, Src: p.Src, Dst: p.Dst, TTL: p.TTL, IPID: uint16(p.IPID), IPLen: p.IPLen, Proto: p.Proto, SrcPort: p.SrcPort, DstPort: p.DstPort, ID: id,
+		IP: p.IP, DatagramLen: dgLen, IPHdrLen: p.IPHdrLen, IPVersion: p.IPVersion, UDP: p.UDP, transport: p.transport}
 	p.NumEncap++
 	p.Layers |= kind
 	p.IPVersion, p.Src, p.Dst, p.IP = 0, netip.Addr{}, netip.Addr{}, nil

@@ -85,6 +85,47 @@ type Encap struct {
 	Proto            uint8 // outer transport protocol (17 for UDP tunnels, 47 for GRE, 4/41)
 	SrcPort, DstPort uint16
 	ID               uint32 // VNI, GRE key or GTP TEID
+
+	// The outer IP header and what was captured after it, the length of
+	// the whole datagram (reassembled, if the outer packet was
+	// fragmented), the header length, and for UDP tunnels the outer UDP
+	// header and what follows: views valid until the next Decode, so that
+	// the outer connection (Zeek logs one per UDP tunnel) can be counted.
+	IP          []byte
+	DatagramLen int
+	IPHdrLen    int
+	IPVersion   uint8
+	UDP         header.UDP
+	transport   []byte
+}
+
+// IPChecksum verifies the outer IPv4 header checksum.
+func (e *Encap) IPChecksum() Checksum {
+	if e.IPVersion != 4 || len(e.IP) < e.IPHdrLen || e.IPHdrLen < header.IPv4MinLen {
+		return ChecksumUnknown
+	}
+	if header.Checksum(e.IP[:e.IPHdrLen], 0) == 0 {
+		return ChecksumGood
+	}
+	return ChecksumBad
+}
+
+// UDPChecksum verifies the outer UDP checksum of a UDP tunnel.
+func (e *Encap) UDPChecksum() Checksum {
+	if e.UDP == nil || e.transport == nil {
+		return ChecksumUnknown
+	}
+	field := e.UDP.Checksum()
+	if field == 0 {
+		if e.IPVersion == 4 {
+			return ChecksumZero
+		}
+		return ChecksumBad
+	}
+	if header.Checksum(e.transport, header.PseudoHeaderSum(e.Src, e.Dst, header.ProtoUDP, len(e.transport))) == 0 {
+		return ChecksumGood
+	}
+	return ChecksumBad
 }
 
 // Quoted is the packet an ICMP error message quotes.
