@@ -323,3 +323,16 @@ func TestHistoryLimit(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestAckOfMissedFIN(t *testing.T) {
+	// An acknowledgment one past everything the server sent is taken for
+	// a FIN the capture missed, not a byte; two past is a hole.
+	expect(t, Options{}, `s"abc"@4 E@6`, hs(
+		tseg{side: srv, seq: 5001, ack: 1001, flags: fACK, data: "abc"},
+		tseg{side: cli, seq: 1001, ack: 5005, flags: fACK},
+	)...)
+	expect(t, Options{}, `s"abc"@4 sG2@5 E@6`, hs(
+		tseg{side: srv, seq: 5001, ack: 1001, flags: fACK, data: "abc"},
+		tseg{side: cli, seq: 1001, ack: 5006, flags: fACK},
+	)...)
+}

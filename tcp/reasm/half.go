@@ -14,6 +14,7 @@ type half struct {
 
 	init   bool         // next is known
 	next   seqnum.Value // first sequence number neither delivered nor declared missing
+	high   seqnum.Value // end of the furthest data seen
 	used   bool         // something was delivered or declared missing: the start is fixed
 	closed bool
 
@@ -83,7 +84,7 @@ func (h *half) syn(isn seqnum.Value) {
 	if h.used || len(h.segs) > 0 || h.closed {
 		return
 	}
-	h.init, h.next = true, isn+1
+	h.init, h.next, h.high = true, isn+1, isn+1
 	h.hist.forget(h.next)
 }
 
@@ -91,9 +92,9 @@ func (h *half) syn(isn seqnum.Value) {
 // mid-connection. A first segment of one byte that the other side has
 // already acknowledged is a keep-alive, not the start of the data.
 func (h *half) start(seq seqnum.Value, wire int) {
-	h.init, h.next = true, seq
+	h.init, h.next, h.high = true, seq, seq
 	if wire == 1 && h.hasPeerAck && h.peerAck == seq+1 {
-		h.next = seq + 1
+		h.next, h.high = seq+1, seq+1
 		h.used = true
 	}
 	h.hist.forget(h.next)
@@ -119,6 +120,9 @@ func (h *half) afterClose(seq seqnum.Value, wire int) {
 // prefix.
 func (h *half) data(seq seqnum.Value, payload []byte, wire int, at app.Pos) {
 	end := seq.Add(seqnum.Size(wire))
+	if end.GreaterThan(h.high) && end.Sub(h.next) < maxWindow {
+		h.high = end
+	}
 	if seq.LessThan(h.next) {
 		old := wire
 		if end.GreaterThan(h.next) {
@@ -194,6 +198,12 @@ func (h *half) old(seq seqnum.Value, data []byte, n int, at app.Pos) {
 // ack handles the other side's acknowledgment of this direction: bytes it
 // covers were received, so a hole below it was lost by the capture, not by
 // the network, and will not be filled.
+//
+// Any forward distance is believed, not just a window's worth: captures
+// filtered down to a few packets of a long transfer (Zeek's
+// ftp-bigtransfer.pcap) acknowledge gigabytes at a time, and tshark follows
+// them there too. A forged acknowledgment can therefore stop the stream;
+// LateBytes then shows the data that kept coming.
 func (h *half) ack(a seqnum.Value, at app.Pos) {
 	if !h.hasPeerAck || a.GreaterThan(h.peerAck) {
 		h.peerAck, h.hasPeerAck = a, true
@@ -202,10 +212,20 @@ func (h *half) ack(a seqnum.Value, at app.Pos) {
 		return
 	}
 	lim := a
-	if h.finSeen && lim.GreaterThan(h.finSeq) {
-		lim = h.finSeq
+	switch {
+	case h.finSeen:
+		if lim.GreaterThan(h.finSeq) {
+			lim = h.finSeq
+		}
+	case lim == h.next+1 && lim.GreaterThan(h.high):
+		// One sequence number beyond everything seen is more likely a
+		// FIN the capture missed (as at the end of
+		// tls12-chacha20poly1305.pcap) than a one-byte segment: not a
+		// gap. (A longer hole is all taken as bytes, one too many if
+		// the FIN was lost with them.)
+		lim--
 	}
-	if !lim.GreaterThan(h.next) || lim.Sub(h.next) >= maxWindow {
+	if !lim.GreaterThan(h.next) {
 		return
 	}
 	for h.next.LessThan(lim) {
