@@ -61,6 +61,7 @@ type agreement struct {
 	dirs, same   int
 	bytes, sameB int64
 	explained    map[string]int
+	list         []string // each explained disagreement, for the log
 	unexplained  []string
 }
 
@@ -133,6 +134,7 @@ func (a *agreement) compare(name string, ours, theirs map[int]*followed) {
 				a.explained = map[string]int{}
 			}
 			a.explained[why]++
+			a.list = append(a.list, fmt.Sprintf("%s stream %d %s: %s (%s)", name, s, []string{"client", "server"}[side], why, firstDifference(mine, their)))
 		}
 	}
 }
@@ -171,6 +173,9 @@ func TestFollowAgreement(t *testing.T) {
 		}
 	}
 	t.Logf("%d captures: %s", len(files), &a)
+	for _, e := range a.list {
+		t.Logf("  %s", e)
+	}
 	for _, u := range a.unexplained {
 		t.Errorf("unexplained disagreement: %s", u)
 	}
