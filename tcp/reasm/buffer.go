@@ -71,24 +71,16 @@ func (h *half) insert(seq seqnum.Value, payload []byte, wire int, at app.Pos) {
 	if len(spans) == 0 {
 		return
 	}
-	// One allocation holds the captured bytes of every new piece; the cut
-	// part of each range becomes a known-missing piece.
-	total := 0
-	for _, sp := range spans {
-		if hi := minSeq(sp.to, capEnd); sp.from.LessThan(hi) {
-			total += int(hi.Sub(sp.from))
-		}
-	}
-	buf := make([]byte, total)
+	// Each new piece gets its own copy, so that what stays buffered is
+	// exactly what is charged; the cut part of each range becomes a
+	// known-missing piece.
 	pieces := h.scratch[:0]
-	var before []int
 	var beforeBuf [8]int
-	before = beforeBuf[:0]
+	before := beforeBuf[:0]
 	for _, sp := range spans {
 		if hi := minSeq(sp.to, capEnd); sp.from.LessThan(hi) {
 			n := int(hi.Sub(sp.from))
-			d := buf[:n:n]
-			buf = buf[n:]
+			d := make([]byte, n)
 			copy(d, payload[sp.from.Sub(seq):])
 			pieces = append(pieces, seg{seq: sp.from, n: uint32(n), data: d, at: at})
 			before = append(before, sp.before)
@@ -106,7 +98,6 @@ func (h *half) insert(seq seqnum.Value, payload []byte, wire int, at app.Pos) {
 		pieces[k] = seg{}
 	}
 	h.scratch = pieces[:0]
-	h.st.PeakBuffered = max(h.st.PeakBuffered, h.cost)
 }
 
 // place inserts pieces, sorted, each before the buffered piece whose
@@ -134,6 +125,7 @@ func (h *half) enforce(at app.Pos) {
 		h.gap(int64(h.segs[0].seq.Sub(h.next)), at)
 		h.drain()
 	}
+	h.st.PeakBuffered = max(h.st.PeakBuffered, h.cost)
 }
 
 // trimAfter drops buffered bytes at or after seq (the FIN).

@@ -169,7 +169,7 @@ func TestOverflow(t *testing.T) {
 		tseg{side: cli, seq: 1008, flags: fACK, data: "eeee"},
 		tseg{side: cli, seq: 1016, flags: fACK, data: "jjjj"},
 	)...)
-	if st := c.Stats(cli); st.OverflowGaps != 1 || st.PeakBuffered != 3*segOverhead+12 {
+	if st := c.Stats(cli); st.OverflowGaps != 1 || st.PeakBuffered != 2*segOverhead+8 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -335,4 +335,36 @@ func TestAckOfMissedFIN(t *testing.T) {
 		tseg{side: srv, seq: 5001, ack: 1001, flags: fACK, data: "abc"},
 		tseg{side: cli, seq: 1001, ack: 5006, flags: fACK},
 	)...)
+}
+
+func TestMemoryBounded(t *testing.T) {
+	// A receiver that never gets the first segment, flooded with what
+	// follows: big segments, then one-byte segments with holes between
+	// them. What is held never exceeds the cap plus the history.
+	for _, size := range []int{1448, 1} {
+		r := &recorder{}
+		opt := Options{MaxBuffered: 64 << 10}
+		c := New(r, opt)
+		for i, s := range handshake {
+			c.Segment(tcpPacket(int64(i+1), s), s.side)
+		}
+		data := strings.Repeat("y", size)
+		peak := 0
+		for i := range 20000 {
+			seq := uint32(5002 + i*2*size) // a one-segment hole before each
+			c.Segment(tcpPacket(int64(4+i), tseg{side: srv, seq: seq, flags: fACK, data: data}), srv)
+			peak = max(peak, c.Memory())
+		}
+		st := c.Stats(srv)
+		if limit := opt.MaxBuffered + DefaultHistory; peak > limit || st.PeakBuffered > opt.MaxBuffered {
+			t.Errorf("%d-byte segments: held %d bytes (peak buffered %d), limit %d", size, peak, st.PeakBuffered, limit)
+		}
+		if st.OverflowGaps == 0 || st.Delivered == 0 {
+			t.Errorf("%d-byte segments: nothing given up: %+v", size, st)
+		}
+		c.Flush(app.Pos{Frame: 30000})
+		if m := c.Memory(); m != 0 {
+			t.Errorf("%d bytes held after Flush", m)
+		}
+	}
 }

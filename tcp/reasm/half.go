@@ -1,6 +1,8 @@
 package reasm
 
 import (
+	"slices"
+
 	"github.com/wiresleuth/wiresleuth/app"
 	"github.com/wiresleuth/wiresleuth/header"
 	"github.com/wiresleuth/wiresleuth/seqnum"
@@ -319,10 +321,16 @@ func (h *half) pop(k int) {
 		h.cost -= s.charge()
 		*s = seg{}
 	}
-	n := copy(h.segs, h.segs[k:])
-	h.segs = h.segs[:n]
-	if n == 0 && cap(h.segs) > 64 {
+	// Popping from the front re-slices (append reallocates once the
+	// space behind runs out), so a full buffer drained one piece at a
+	// time costs O(1) per piece.
+	h.segs = h.segs[k:]
+	n := len(h.segs)
+	switch {
+	case n == 0 && cap(h.segs) > 64:
 		h.segs = nil // a burst of reordering is over: give its memory back
+	case cap(h.segs) > 256 && 4*n < cap(h.segs):
+		h.segs = slices.Clip(slices.Clone(h.segs))
 	}
 }
 

@@ -43,7 +43,7 @@ func (h *history) add(b []byte, end seqnum.Value) {
 // grow enlarges the ring to hold need bytes (within max), keeping its
 // contents in order.
 func (h *history) grow(need int) {
-	size := max(minHistory, 2*len(h.buf), need)
+	size := max(minHistory, 4*len(h.buf), need)
 	size = min(size, h.max)
 	nb := make([]byte, size)
 	a, b := h.tail(h.n)
