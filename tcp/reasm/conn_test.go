@@ -368,3 +368,15 @@ func TestMemoryBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestKeepAliveBeforeData(t *testing.T) {
+	// Right after the handshake the byte before next is the SYN's: a
+	// keep-alive there is still a keep-alive.
+	_, c := expect(t, Options{}, `c"abc"@5 E@6`, hs(
+		tseg{side: cli, seq: 1000, ack: 5001, flags: fACK, data: "\xff"},
+		tseg{side: cli, seq: 1001, ack: 5001, flags: fACK, data: "abc"},
+	)...)
+	if st := c.Stats(cli); st.KeepAlives != 1 || st.Retransmitted != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
