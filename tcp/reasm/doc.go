@@ -36,7 +36,20 @@
 // grown as the stream grows); Flush releases both at once, and End releases
 // everything. A connection's owner may keep a global budget with Buffered.
 //
-// Where the choices differ from Wireshark's "Follow TCP Stream" and from
-// Zeek's reassembler is said in the tests that compare them
-// (tshark_test.go).
+// The streams are compared with Wireshark's "Follow TCP Stream" (tshark -z
+// follow,tcp) on every capture of the test corpus, and the bytes declared
+// missing with Zeek's missed_bytes. Where they differ, by choice:
+//
+//   - tshark marks a hole only once data captured beyond it is
+//     acknowledged, and never shows out-of-order data still waiting at the
+//     end of the capture; a hole that the other side acknowledges, or that
+//     a FIN, RST or End bounds, is a gap here (as Zeek counts it);
+//   - tshark silently skips bytes cut by the snap length; they are a gap
+//     here (Zeek counts them missed too);
+//   - among overlapping copies that differ, the first captured wins here;
+//     tshark keeps whichever starts exactly at the next expected byte;
+//   - data a sender sends after its own RST, and a RST's payload, are not
+//     stream data here; tshark's follow ignores flags.
+//
+// tshark_test.go states these as rules that must explain every difference.
 package reasm
