@@ -17,8 +17,8 @@ type seg struct {
 
 func (s *seg) end() seqnum.Value { return s.seq.Add(seqnum.Size(s.n)) }
 
-// charge is what the piece costs against MaxBuffered.
-func (s *seg) charge() int { return len(s.data) + segOverhead }
+// charge is what the piece costs against MaxBuffered: the memory it holds.
+func (s *seg) charge() int { return cap(s.data) + segOverhead }
 
 // insert buffers the bytes [seq, seq+wire), of which payload is the captured
 // prefix, where nothing is buffered yet: the first copy of a range wins.
@@ -80,7 +80,7 @@ func (h *half) insert(seq seqnum.Value, payload []byte, wire int, at app.Pos) {
 	for _, sp := range spans {
 		if hi := minSeq(sp.to, capEnd); sp.from.LessThan(hi) {
 			n := int(hi.Sub(sp.from))
-			d := make([]byte, n)
+			d := newPiece(n)
 			copy(d, payload[sp.from.Sub(seq):])
 			pieces = append(pieces, seg{seq: sp.from, n: uint32(n), data: d, at: at})
 			before = append(before, sp.before)
@@ -139,6 +139,7 @@ func (h *half) trimAfter(seq seqnum.Value) {
 		h.st.OutOfWindow++
 		h.cost -= s.charge()
 		if s.seq.Sub(h.next) >= off {
+			freePiece(s.data)
 			*s = seg{}
 			h.segs = h.segs[:k]
 			continue

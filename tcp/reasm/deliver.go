@@ -52,6 +52,7 @@ func (h *half) pop(k int) {
 			h.bytes(s.data, s.at)
 		}
 		h.cost -= s.charge()
+		freePiece(s.data)
 		*s = seg{}
 	}
 	// Popping from the front re-slices (append reallocates once the
@@ -126,6 +127,7 @@ func (h *half) inconsistent(at app.Pos, seq seqnum.Value, old, new []byte) {
 func (h *half) release() {
 	for i := range h.segs {
 		h.cost -= h.segs[i].charge()
+		freePiece(h.segs[i].data)
 	}
 	h.segs, h.scratch = nil, nil
 	h.hist.release()

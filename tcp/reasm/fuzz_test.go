@@ -13,11 +13,12 @@ import (
 
 // The fuzz input is a sequence of segments of one connection:
 //
-//	byte 0     options: bit 0 handshake first; bits 1-3 MaxBuffered
-//	           (64-byte charges); bits 4-5 History
+//	byte 0     options: bit 0 handshake first; bits 1-3 MaxBuffered;
+//	           bits 4-5 History
 //	bytes 1-8  client ISN, server ISN
 //	then 8 bytes per segment:
-//	  0    bit 0 server; 1 SYN; 2 FIN; 3 RST; 4 ACK; 5 corrupt; 6 cut
+//	  0    bit 0 server; 1 SYN; 2 FIN; 3 RST; 4 ACK; 5 corrupt; 6 cut;
+//	       7 long (the length counts 8-byte units: full-sized segments)
 //	  1-2  seq, as a signed offset from the sender's ISN+1
 //	  3-4  ack, as a signed offset from the other side's ISN+1
 //	  5    payload length
@@ -46,12 +47,15 @@ func decodeFuzz(data []byte) (opt Options, handshake bool, isn [2]uint32, segs [
 		return opt, false, isn, nil
 	}
 	handshake = data[0]&1 != 0
-	opt.MaxBuffered = int(data[0]>>1&7+1) * (segOverhead + 32)
+	opt.MaxBuffered = []int{96, 192, 384, 768, 2200, 4400, 9000, 65536}[data[0]>>1&7]
 	opt.History = []int{0, 16, -1, 1000}[data[0]>>4&3]
 	isn[0] = binary.BigEndian.Uint32(data[1:])
 	isn[1] = binary.BigEndian.Uint32(data[5:])
 	for b := data[hdrSize:]; len(b) >= segSize; b = b[segSize:] {
 		s := fuzzSeg{side: app.Side(b[0] & 1), seq: int16(binary.BigEndian.Uint16(b[1:])), ack: int16(binary.BigEndian.Uint16(b[3:])), n: int(b[5])}
+		if b[0]&0x80 != 0 {
+			s.n *= 8
+		}
 		for bit, fl := range []uint8{header.FlagSYN, header.FlagFIN, header.FlagRST, header.FlagACK} {
 			if b[0]&(2<<bit) != 0 {
 				s.flags |= fl
@@ -59,7 +63,7 @@ func decodeFuzz(data []byte) (opt Options, handshake bool, isn [2]uint32, segs [
 		}
 		s.captured = s.n
 		if b[0]&0x40 != 0 {
-			s.captured = min(s.n, int(b[6]))
+			s.captured = min(s.n, int(b[6])*(s.n/256+1))
 		}
 		if b[0]&0x20 != 0 {
 			s.corrupt, s.xorv = 1, b[7]|1
@@ -90,10 +94,15 @@ func encodeFuzz(opt byte, isn [2]uint32, segs []fuzzSeg) []byte {
 		if s.corrupt != 0 {
 			f |= 0x20
 		}
+		n, captured := s.n, s.captured
+		if n > 255 {
+			f |= 0x80
+			n, captured = n/8, captured/(n/256+1)
+		}
 		b = append(b, f)
 		b = binary.BigEndian.AppendUint16(b, uint16(s.seq))
 		b = binary.BigEndian.AppendUint16(b, uint16(s.ack))
-		b = append(b, byte(s.n), byte(s.captured), s.xorv)
+		b = append(b, byte(n), byte(captured), s.xorv)
 	}
 	return b
 }
@@ -207,6 +216,8 @@ func fuzzSeeds() map[string][]byte {
 		"acked":   encodeFuzz(1, isn, []fuzzSeg{{side: c, seq: 20, n: 10}, {side: s, ack: 25, flags: A}, {side: c, seq: 40, n: 5, captured: 2}, {side: s, ack: 100, flags: A}}),
 		"reset":   encodeFuzz(1|3<<4, isn, []fuzzSeg{{side: c, n: 5}, {side: c, seq: 9, n: 5}, {side: c, seq: 3, n: 4, corrupt: 1, xorv: 9}, {side: c, seq: 20, flags: R}, {side: c, seq: 5, n: 4}}),
 		"midconn": encodeFuzz(0, isn, []fuzzSeg{{side: s, seq: -1, n: 1}, {side: s, n: 30}, {side: c, seq: -300, ack: 30, flags: A, n: 3}, {side: c, seq: -1000, n: 250}}),
+		"bulk": encodeFuzz(1|6<<1, isn, []fuzzSeg{{side: s, seq: 2896, n: 1448}, {side: s, seq: 1448, n: 1448}, {side: s, n: 1448},
+			{side: s, seq: 4344, n: 1448, captured: 700}, {side: c, ack: 4000, flags: A}, {side: s, seq: 1448, n: 1448, corrupt: 1, xorv: 1}}),
 		"overflow": encodeFuzz(1, isn, []fuzzSeg{{side: s, seq: 10, n: 200}, {side: s, seq: 300, n: 200}, {side: s, seq: 600, n: 200}, {side: s, seq: 900, n: 200, captured: 7},
 			{side: s, seq: 5, n: 3}}),
 	}

@@ -40,15 +40,18 @@ func (h *history) add(b []byte, end seqnum.Value) {
 	h.n = min(h.n+len(b), len(h.buf))
 }
 
-// grow enlarges the ring to hold need bytes (within max), keeping its
-// contents in order.
+// grow enlarges the ring, keeping its contents in order: a small ring
+// first (most exchanges are short), then the full size.
 func (h *history) grow(need int) {
-	size := max(minHistory, 4*len(h.buf), need)
-	size = min(size, h.max)
-	nb := make([]byte, size)
+	size := h.max
+	if len(h.buf) == 0 && need <= minHistory {
+		size = min(minHistory, h.max)
+	}
+	nb := newRing(size)
 	a, b := h.tail(h.n)
 	k := copy(nb, a)
 	k += copy(nb[k:], b)
+	freeRing(h.buf)
 	h.buf, h.head = nb, k%size
 }
 
@@ -84,5 +87,6 @@ func (h *history) get(from seqnum.Value, k int) (a, b []byte) {
 
 // release frees the ring.
 func (h *history) release() {
+	freeRing(h.buf)
 	h.buf, h.head, h.n = nil, 0, 0
 }

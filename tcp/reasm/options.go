@@ -29,10 +29,10 @@ const maxWindow = seqnum.Size(1 << 30)
 
 // Options configures a Conn. The zero value is ready to use.
 type Options struct {
-	// MaxBuffered caps, per direction, the bytes of out-of-order data held
-	// while waiting for a hole to fill (each segment is charged 64 bytes
-	// more). Past it the oldest hole is declared a gap. 0 means
-	// DefaultMaxBuffered.
+	// MaxBuffered caps, per direction, the memory held by out-of-order
+	// data waiting for a hole to fill: each piece is charged the buffer
+	// holding it (its bytes, or a pooled 2 KiB buffer) plus 64 bytes. Past
+	// it the oldest hole is declared a gap. 0 means DefaultMaxBuffered.
 	MaxBuffered int
 	// History is how many of the most recently delivered bytes per
 	// direction are kept to compare retransmissions with. 0 means
