@@ -34,7 +34,7 @@
 // Memory is bounded per direction by Options.MaxBuffered (out-of-order data)
 // and Options.History (delivered bytes kept for the consistency check,
 // grown as the stream grows); Flush releases both at once, and End releases
-// everything. A connection's owner may keep a global budget with Buffered.
+// everything. A connection's owner may keep a global budget with Memory.
 //
 // The streams are compared with Wireshark's "Follow TCP Stream" (tshark -z
 // follow,tcp) on every capture of the test corpus, and the bytes declared

@@ -21,8 +21,8 @@ type Stats struct {
 	// retransmission after an ACK-declared gap, or a capture that records
 	// an ACK before the data it acknowledges).
 	LateBytes int64
-	// Unchecked are retransmitted bytes older than the history kept, not
-	// compared with the first copy.
+	// Unchecked are retransmitted bytes not compared with their first
+	// copy: older than the history kept, or in a range declared missing.
 	Unchecked int64
 	// Inconsistencies counts segments whose bytes differed from the first
 	// copy of the same range; FirstInconsistency is the first of them.
