@@ -42,6 +42,7 @@ func (c *Conn) Segment(p *packet.Packet, side app.Side) {
 	// The acknowledgment first: a gap it reveals in the other direction
 	// precedes, in the stream's story, whatever this segment carries.
 	if flags&header.FlagACK != 0 {
+		c.dir[side].synced = true
 		c.dir[side^1].ack(seqnum.Value(t.Ack()), at)
 	}
 	c.dir[side].segment(seqnum.Value(t.Seq()), flags, p.Payload, max(p.PayloadLen, len(p.Payload)), at)

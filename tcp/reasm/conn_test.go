@@ -380,3 +380,20 @@ func TestKeepAliveBeforeData(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestChallengeAck(t *testing.T) {
+	// A new SYN on a 4-tuple the server still holds in TIME_WAIT: the
+	// server answers with an ACK of the old connection, a million bytes
+	// ahead of the new ISN. The client, still in SYN-SENT, sent nothing:
+	// no gap (examples/timewait-reuse).
+	_, c := expect(t, Options{}, `cRST@5 E@6`,
+		tseg{side: cli, seq: 1000, flags: fSYN},
+		tseg{side: srv, seq: 7000, ack: 1001 + 1e6, flags: fACK},
+		tseg{side: cli, seq: 1000, flags: fSYN},
+		tseg{side: srv, seq: 7000, ack: 1001 + 1e6, flags: fACK},
+		tseg{side: cli, seq: 1001, ack: 7000, flags: fRST | fACK},
+	)
+	if st := c.Stats(cli); st.GapBytes != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}

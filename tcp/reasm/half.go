@@ -17,6 +17,9 @@ type half struct {
 	high   seqnum.Value // end of the furthest data seen
 	used   bool         // something was delivered or declared missing: the start is fixed
 	closed bool
+	// synSent: the sender's SYN was seen; synced: it has since sent a
+	// segment with ACK, so it is past SYN-SENT and may have sent data.
+	synSent, synced bool
 
 	finSeen bool
 	finSeq  seqnum.Value // sequence number the FIN occupies
@@ -85,6 +88,7 @@ func (h *half) syn(isn seqnum.Value) {
 		return
 	}
 	h.init, h.next, h.high = true, isn+1, isn+1
+	h.synSent = true
 	h.hist.forget(h.next)
 }
 
@@ -209,6 +213,12 @@ func (h *half) ack(a seqnum.Value, at app.Pos) {
 		h.peerAck, h.hasPeerAck = a, true
 	}
 	if !h.init || h.closed {
+		return
+	}
+	if h.synSent && !h.synced {
+		// A sender still in SYN-SENT has sent no data: an ACK beyond its
+		// SYN is about another connection, such as the challenge ACK of a
+		// 4-tuple still in TIME_WAIT (RFC 9293 §3.10.7.4).
 		return
 	}
 	lim := a

@@ -148,13 +148,10 @@ func tcpPacket(frame int64, s tseg) *packet.Packet {
 	h[13] = s.flags
 	binary.BigEndian.PutUint16(h[14:], 65535)
 	copy(h[20:], s.data)
-	return &packet.Packet{
-		Frame:      frame,
-		Time:       capture.Time(frame * 1000),
-		TCP:        h,
-		Payload:    h[20:],
-		PayloadLen: max(len(s.data), s.wire),
-	}
+	p := &packet.Packet{}
+	p.Frame, p.Time = frame, capture.Time(frame*1000)
+	p.TCP, p.Payload, p.PayloadLen = h, h[20:], max(len(s.data), s.wire)
+	return p
 }
 
 // run feeds segs (frames 1, 2, …) to a new Conn and ends it at the frame

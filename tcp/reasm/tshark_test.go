@@ -157,6 +157,11 @@ func TestFollowAgreement(t *testing.T) {
 	t.Parallel()
 	tshark.Run(t, "-v") // fails the test if tshark is missing, saying how to install it
 	files := append(corpus.All(t), corpus.Glob(t, "testdata")...)
+	// The lab's example captures: the real stack under the faults the
+	// users met (loss bursts, random loss, lost FINs, resets, clamped MSS,
+	// duplicated forwarding), seen from every point of the path.
+	examples, _ := filepath.Glob(corpus.Path(t, "examples", "*", "*.pcap*"))
+	files = append(files, examples...)
 	ooo := []string{"-o", "tcp.reassemble_out_of_order:TRUE"}
 
 	def := tsharkAll(t, files)
@@ -164,7 +169,7 @@ func TestFollowAgreement(t *testing.T) {
 	var reordered []string
 	for i, f := range files {
 		ours := oursFollow(t, f, def[i].streamOf, Options{})
-		a.compare(filepath.Base(f), ours, def[i].follow)
+		a.compare(shortName(f), ours, def[i].follow)
 		for _, c := range ours {
 			if c.stats[0].PeakBuffered > 0 || c.stats[1].PeakBuffered > 0 {
 				reordered = append(reordered, f)
@@ -191,7 +196,7 @@ func TestFollowAgreement(t *testing.T) {
 		if !sameFollow(alt[i].follow, def[j].follow) {
 			differs++
 		}
-		b.compare(filepath.Base(f), oursFollow(t, f, alt[i].streamOf, Options{}), alt[i].follow)
+		b.compare(shortName(f), oursFollow(t, f, alt[i].streamOf, Options{}), alt[i].follow)
 	}
 	t.Logf("with reassemble_out_of_order, %d captures with reordering: %s; tshark's output differs from its default on %d", len(reordered), &b, differs)
 	for _, u := range b.unexplained {
@@ -200,6 +205,15 @@ func TestFollowAgreement(t *testing.T) {
 	if len(reordered) < 5 {
 		t.Errorf("only %d captures with reordering", len(reordered))
 	}
+}
+
+// shortName names a capture by its file, and its directory for the lab's
+// examples (whose files are named by vantage point).
+func shortName(f string) string {
+	if dir := filepath.Base(filepath.Dir(f)); filepath.Base(filepath.Dir(filepath.Dir(f))) == "examples" {
+		return dir + "/" + filepath.Base(f)
+	}
+	return filepath.Base(f)
 }
 
 type tsharkResult struct {
