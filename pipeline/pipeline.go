@@ -25,6 +25,9 @@ type Options struct {
 	// Serial decodes in the caller's goroutine (for profiling and for
 	// machines with one core).
 	Serial bool
+	// NewDecoder makes the packet decoder; nil: packet.NewDecoder (tshark's
+	// choices). conn.NewDecoder makes Zeek's.
+	NewDecoder func() *packet.Decoder
 }
 
 // Packet is one decoded frame as handed to the caller, valid only during
@@ -109,6 +112,9 @@ func Run(file string, opt Options, fn func(p *Packet) error) (*Summary, error) {
 	defer r.Close()
 	s := &Summary{File: file, Format: r.Format(), Compression: r.Compression()}
 	dec := packet.NewDecoder()
+	if opt.NewDecoder != nil {
+		dec = opt.NewDecoder()
+	}
 	an := tcp.NewAnalyzer(opt.TCP)
 	var (
 		ann tcp.Annotation

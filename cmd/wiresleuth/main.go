@@ -25,6 +25,7 @@ var commands map[string]command
 func init() {
 	commands = map[string]command{
 		"conv":    {"conversation table: one row per TCP stream and UDP 4-tuple (as tshark -z conv)", runConv},
+		"conns":   {"connections as Zeek's conn.log (conn_state, history…) plus troubleshooting detail", runConns},
 		"flags":   {"TCP flag histogram per sender ([S], [S.], [.], [P.], [F.], [R] …)", runFlags},
 		"packets": {"one line per packet, tcpdump style; -Y filter; -T fields -e FIELD as tshark", runPackets},
 		"fields":  {"list the field names packets -e and -Y understand", runFields},
