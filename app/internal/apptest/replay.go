@@ -268,3 +268,15 @@ func (c *Conn) Stream(side app.Side) []byte {
 	}
 	return b
 }
+
+// ConnOf maps every frame that carried an event of a connection to the
+// connection's index in conns.
+func ConnOf(conns []*Conn) map[int64]int {
+	m := map[int64]int{}
+	for i, c := range conns {
+		for _, e := range c.Events {
+			m[e.At.Frame] = i
+		}
+	}
+	return m
+}
