@@ -52,6 +52,17 @@ func (l *Buffer) Next(b []byte) (line Line, rest []byte, ok bool) {
 	return line, rest, true
 }
 
+// Flush returns the unfinished line, if any, as if its line end had come
+// (for a peer that closes without ending its last line) and clears it.
+func (l *Buffer) Flush() (Line, bool) {
+	if l.total == 0 {
+		return Line{}, false
+	}
+	line := Line{Text: trimCR(l.buf), Truncated: l.long, Len: l.total}
+	l.buf, l.long, l.total = l.buf[:0], false, 0
+	return line, true
+}
+
 // Pending reports how many bytes of an unfinished line are held or were
 // dropped.
 func (l *Buffer) Pending() int64 { return l.total }
