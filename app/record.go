@@ -16,19 +16,21 @@ const (
 	FieldBool                      // Num is 0 or 1
 	FieldDuration                  // Num holds nanoseconds (tshark's relative times, e.g. http.time)
 	FieldAddr                      // Str holds an IP address in its text form
+	FieldHex                       // Num holds the value, shown in hexadecimal as tshark does (0x0303), Width digits
 )
 
 // Field is one display-filter field of a decoded message, named as tshark
 // names it where tshark has the field (http.response.code), otherwise in the
 // same style under the protocol's prefix.
 type Field struct {
-	Name string
-	Kind FieldKind
-	Str  string
-	Num  uint64
+	Name  string
+	Kind  FieldKind
+	Str   string
+	Num   uint64
+	Width uint8 // FieldHex: digits shown, zero-padded
 }
 
-// String, Uint, Bool, Duration and Addr build fields of each kind.
+// String, Uint, Bool, Duration, Addr and Hex build fields of each kind.
 func String(name, v string) Field      { return Field{Name: name, Kind: FieldString, Str: v} }
 func Uint(name string, v uint64) Field { return Field{Name: name, Kind: FieldUint, Num: v} }
 func Bool(name string, v bool) Field {
@@ -42,6 +44,11 @@ func Duration(name string, nanos int64) Field {
 	return Field{Name: name, Kind: FieldDuration, Num: uint64(nanos)}
 }
 func Addr(name, text string) Field { return Field{Name: name, Kind: FieldAddr, Str: text} }
+
+// Hex builds a field tshark shows in hexadecimal with width digits.
+func Hex(name string, v uint64, width uint8) Field {
+	return Field{Name: name, Kind: FieldHex, Num: v, Width: width}
+}
 
 // Record is one decoded message at its place in the capture. Each decoder
 // package defines its own record types (for example *http1.Request); callers

@@ -25,6 +25,8 @@ func Format(f app.Field) string {
 			return "True"
 		}
 		return "False"
+	case app.FieldHex:
+		return fmt.Sprintf("0x%0*x", int(f.Width), f.Num)
 	case app.FieldDuration:
 		return fmt.Sprintf("%d.%09d", f.Num/1e9, f.Num%1e9)
 	}
