@@ -22,9 +22,9 @@ func Format(f app.Field) string {
 		return strconv.FormatUint(f.Num, 10)
 	case app.FieldBool:
 		if f.Num != 0 {
-			return "True"
+			return "1"
 		}
-		return "False"
+		return "0"
 	case app.FieldHex:
 		return fmt.Sprintf("0x%0*x", int(f.Width), f.Num)
 	case app.FieldDuration:
