@@ -227,6 +227,9 @@ func TestProbe(t *testing.T) {
 		{app.Server, "HTT", app.Maybe},
 		{app.Server, "220 ftp ready\r\n", app.No},
 		{app.Server, "", app.No},
+		{app.Server, "ody of an earlier one\r\nHTTP/1.1 200 OK\r\n", app.Maybe},
+		{app.Client, "x=1&y=2\r\nPOST /form HTTP/1.1\r\n", app.Maybe},
+		{app.Client, "x=1&y=2\r\nnothing\r\n", app.No},
 	} {
 		if got := Probe(tc.side, []byte(tc.first), 80); got != tc.want {
 			t.Errorf("Probe(%v, %q) = %v, want %v", tc.side, tc.first, got, tc.want)

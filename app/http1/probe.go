@@ -23,7 +23,9 @@ var methods = []string{
 
 // Probe recognises a request line (client) or a status line (server) by
 // content on any port: HTTP runs anywhere. A complete line that parses, or a
-// known method followed by a space, is Likely; a prefix of either is Maybe.
+// known method followed by a space, is Likely; a prefix of either, or a
+// start line after the first line (a capture that began inside a message),
+// is Maybe.
 func Probe(side app.Side, first []byte, serverPort uint16) app.Confidence {
 	if len(first) == 0 {
 		return app.No
@@ -40,7 +42,7 @@ func Probe(side app.Side, first []byte, serverPort uint16) app.Confidence {
 			if _, _, _, ok := parseStatusLine(line); ok {
 				return app.Likely
 			}
-			return app.No
+			return midStream(first, true)
 		case len(line) >= len(prefix):
 			if bytes.HasPrefix(line, []byte(prefix)) {
 				return app.Likely
@@ -55,7 +57,7 @@ func Probe(side app.Side, first []byte, serverPort uint16) app.Confidence {
 		if _, _, _, ok := parseRequestLine(line); ok {
 			return app.Likely
 		}
-		return app.No
+		return midStream(first, false)
 	}
 	for _, m := range methods {
 		switch {
@@ -66,4 +68,31 @@ func Probe(side app.Side, first []byte, serverPort uint16) app.Confidence {
 		}
 	}
 	return app.No
+}
+
+// midStream looks past the first line for a start line, as when a capture
+// begins inside a message: Maybe if one is found.
+func midStream(first []byte, server bool) app.Confidence {
+	for rest := first; ; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			return app.No
+		}
+		rest = rest[i+1:]
+		line := rest
+		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+			line = bytes.TrimSuffix(rest[:j], []byte("\r"))
+		} else {
+			return app.No
+		}
+		var ok bool
+		if server {
+			_, _, _, ok = parseStatusLine(line)
+		} else {
+			_, _, _, ok = parseRequestLine(line)
+		}
+		if ok {
+			return app.Maybe
+		}
+	}
 }

@@ -208,6 +208,7 @@ func TestProbe(t *testing.T) {
 		{app.Client, sh, app.No},
 		{app.Client, []byte("GET / HTTP/1.1"), app.No},
 		{app.Server, []byte("220 ftp"), app.No},
+		{app.Client, record(ApplicationData, make([]byte, 40)), app.Maybe},
 	} {
 		if got := Probe(tc.side, tc.first, 443); got != tc.want {
 			t.Errorf("Probe(%v, %x) = %v, want %v", tc.side, tc.first, got, tc.want)
