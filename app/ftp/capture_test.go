@@ -126,3 +126,38 @@ func TestCaptureIncremental(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureCommandLost replays the idle-timeout connection of
+// testdata/ftp.pcap without the frame that carried AUTH GSSAPI, as a server
+// that never got it saw it (STAR-BNL): greeting, then an unsolicited 421.
+func TestCaptureCommandLost(t *testing.T) {
+	conns, err := apptest.Load("testdata/ftp.pcap", apptest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drop int64
+	for _, c := range conns {
+		for _, e := range c.Events {
+			if e.Kind == apptest.Bytes && e.Side == app.Client && strings.HasPrefix(string(e.Data), "AUTH GSSAPI idle") {
+				drop = e.At.Frame
+			}
+		}
+	}
+	if drop == 0 {
+		t.Fatal("no AUTH GSSAPI idle in the capture")
+	}
+	for _, col := range decodeCapture(t, "testdata/ftp.pcap", apptest.Options{Drop: func(f int64) bool { return f == drop }}, 0) {
+		s := apptest.Of[*ConnSummary](col)[0]
+		if !s.IdleTimeout {
+			continue
+		}
+		if s.Commands != 0 || s.GreetingCode != 220 || s.Gaps[app.Client] != 1 {
+			t.Errorf("summary: %+v", s)
+		}
+		if got := ops(col); got != "greeting→220 localhost GridFTP Server 6.10 (gcc64, 1590000000-0) [Globus Toolkit 6.0] ready./ok; unsolicited→421 Idle Timeout: closing control connection./error" {
+			t.Errorf("transactions: %s", got)
+		}
+		return
+	}
+	t.Fatal("idle-timeout connection not found")
+}

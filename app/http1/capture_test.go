@@ -3,6 +3,7 @@ package http1
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/wiresleuth/wiresleuth/app"
 	"github.com/wiresleuth/wiresleuth/app/internal/apptest"
@@ -146,5 +147,28 @@ func TestCaptureGapInBody(t *testing.T) {
 	}
 	if s := pipe.summaries()[0]; s.Gaps[app.Server] != 1 || s.Resyncs[app.Server] != 0 {
 		t.Errorf("summary: %+v", s)
+	}
+}
+
+// TestCaptureMissingFIN: in testdata/missing-fin.pcap (capture-missing-fin.sh)
+// the server's FIN is dropped after a close-delimited response, and curl
+// gives up after its 2 s timeout: the response cannot be known complete.
+func TestCaptureMissingFIN(t *testing.T) {
+	m := byFirstTarget(t, "testdata/missing-fin.pcap", apptest.Options{})
+	o := m["/fin"]
+	if o == nil {
+		t.Fatal("no /fin connection")
+	}
+	s := o.summaries()[0]
+	if !s.CloseDelimitedOpen || s.LastComplete || s.LastDelimit != ByClose || s.Closed[app.Server] ||
+		!s.AnyClosed || s.FirstCloser != app.Client {
+		t.Fatalf("summary: %+v", s)
+	}
+	r := o.responses()[0]
+	if idle := s.ClosedAt[app.Client].Time.Sub(r.LastData.Time); idle < 1900*time.Millisecond || idle > 2500*time.Millisecond {
+		t.Errorf("client waited %v after the last byte, curl -m 2 waits 2 s", idle)
+	}
+	if len(o.txs) != 1 || o.txs[0].Status != app.StatusIncomplete || r.Body != int64(len("complete answer, but only the FIN can say so\n")) {
+		t.Errorf("transaction %+v, body %d", o.txs, r.Body)
 	}
 }

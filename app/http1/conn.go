@@ -79,13 +79,13 @@ func (c *Conn) Bytes(side app.Side, b []byte, at app.Pos) {
 		case stStopped:
 			return
 		case stCloseBody:
-			c.body(side, int64(len(b)), false)
+			c.body(side, int64(len(b)), false, at)
 			return
 		case stBody, stChunkData:
 			n := min(int64(len(b)), s.remain)
 			b = b[n:]
 			s.remain -= n
-			c.body(side, n, false)
+			c.body(side, n, false, at)
 			if s.remain == 0 {
 				c.bodyPartDone(side, at)
 			}
@@ -115,12 +115,12 @@ func (c *Conn) Gap(side app.Side, n int64, at app.Pos) {
 	case stStopped:
 		return
 	case stCloseBody:
-		c.body(side, n, true)
+		c.body(side, n, true, at)
 		return
 	case stBody, stChunkData:
 		if n <= s.remain {
 			s.remain -= n
-			c.body(side, n, true)
+			c.body(side, n, true, at)
 			if s.remain == 0 {
 				c.bodyPartDone(side, at)
 			}
@@ -305,6 +305,7 @@ func (c *Conn) headDone(side app.Side, at app.Pos) {
 		return
 	}
 	r := c.resp
+	r.LastData = at
 	if r.Code < 200 && r.Code != 101 {
 		// Interim: the final response to the same request follows.
 		r.Interim = true
@@ -391,13 +392,16 @@ func (c *Conn) tunnel() {
 	}
 }
 
-func (c *Conn) body(side app.Side, n int64, gap bool) {
+func (c *Conn) body(side app.Side, n int64, gap bool, at app.Pos) {
 	if side == app.Client && c.req != nil {
 		c.req.Body += n
 		c.req.BodyGap = c.req.BodyGap || gap
 	} else if side == app.Server && c.resp != nil {
 		c.resp.Body += n
 		c.resp.BodyGap = c.resp.BodyGap || gap
+		if !gap {
+			c.resp.LastData = at
+		}
 	}
 }
 

@@ -121,7 +121,8 @@ func (r *Request) Fields(yield func(app.Field) bool) {
 
 // Response is one response as the server sent it.
 type Response struct {
-	Start, End app.Pos // frames of its first and last byte
+	Start, End app.Pos // frames of its first byte and of what ended it (last byte, FIN, gap or End)
+	LastData   app.Pos // frame of the last byte received: where a client waiting for more starts to idle
 	Code       int
 	Reason     string
 	Head

@@ -18,14 +18,19 @@ var (
 // with curl and python servers) and compares every request and response
 // field with tshark's on the same capture.
 func TestAgainstTshark(t *testing.T) {
-	const pcap = "testdata/http.pcap"
+	for _, pcap := range []string{"testdata/http.pcap", "testdata/missing-fin.pcap"} {
+		t.Run(pcap, func(t *testing.T) { compareTshark(t, pcap) })
+	}
+}
+
+func compareTshark(t *testing.T, pcap string) {
 	conns, err := apptest.Load(pcap, apptest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	connOf := apptest.ConnOf(conns)
 	o := decodeCapture(t, pcap, apptest.Options{}, 0)
-	decodeAs := []string{"tcp.port==8081,http", "tcp.port==8082,http"}
+	decodeAs := []string{"tcp.port==8081,http", "tcp.port==8082,http", "tcp.port==8083,http"}
 
 	var reqs, resps []app.Record
 	pipelined := map[int]bool{} // connections where one frame carried several requests
@@ -40,6 +45,12 @@ func TestAgainstTshark(t *testing.T) {
 			}
 		case *Response:
 			resps = append(resps, r)
+		}
+	}
+	openEnded := map[int64]bool{} // close-delimited responses whose FIN never came
+	for _, r := range o.responses() {
+		if r.Delimit == ByClose && !r.Complete {
+			openEnded[r.End.Frame] = true
 		}
 	}
 	interim := map[int64]bool{}
@@ -61,6 +72,11 @@ func TestAgainstTshark(t *testing.T) {
 		return ""
 	}
 	explainResponse := func(frame int64, field, ours, theirs string) string {
+		if openEnded[frame] && theirs == "" {
+			// tshark reassembles a close-delimited body until the FIN and
+			// shows nothing when it never comes; we report it cut at End.
+			return "close-delimited response without FIN: tshark never dissects it"
+		}
 		if waiting[frame] && theirs == "" && (field == "http.request_in" || field == "http.time") {
 			return "interim response before the request body: tshark has not dissected the request yet, so pairs it with nothing"
 		}
@@ -81,11 +97,8 @@ func TestAgainstTshark(t *testing.T) {
 		responseFields, explainResponse)
 	t.Logf("requests: %v", req)
 	t.Logf("responses: %v", resp)
-	if len(pipelined) != 1 {
-		t.Errorf("want one pipelined connection in the capture, got %d", len(pipelined))
-	}
-	if len(interim) == 0 {
-		t.Errorf("want a 100 Continue in the capture")
+	if pcap == "testdata/http.pcap" && (len(pipelined) != 1 || len(interim) == 0) {
+		t.Errorf("want one pipelined connection and a 100 Continue in the capture, got %d, %d", len(pipelined), len(interim))
 	}
 }
 
