@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"flag"
 	"reflect"
 	"testing"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/wiresleuth/wiresleuth/app/tls"
 )
 
+var writeSeeds = flag.Bool("seeds", false, "write fuzz seeds from the decoders' captures into testdata/fuzz")
+
 // FuzzStream: whatever the bytes and however they are cut, the decoder
 // chosen produces exactly what it produces when fed directly.
 func FuzzStream(f *testing.F) {
@@ -19,6 +22,22 @@ func FuzzStream(f *testing.F) {
 	f.Add([]byte("USER a\r\n"), []byte("220 x\r\n331 y\r\n"), uint8(3), uint16(2811))
 	f.Add([]byte{0, 29, 1, 2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1}, []byte{}, uint8(2), uint16(53))
 	f.Add([]byte{22, 3, 1, 0, 5, 1, 0, 0, 1, 3}, []byte{21, 3, 3, 0, 2, 2, 70}, uint8(4), uint16(443))
+	if *writeSeeds {
+		for _, pcap := range []string{"../http1/testdata/http.pcap", "../ftp/testdata/ftp.pcap", "../tls/testdata/tls.pcap", "../dns/testdata/dns.pcap"} {
+			conns, err := apptest.Load(pcap, apptest.Options{})
+			if err != nil {
+				f.Fatal(err)
+			}
+			for i, c := range conns {
+				if c.Proto != 6 || i%3 != 0 {
+					continue // a sample is enough
+				}
+				if err := apptest.WriteSeed(".", "FuzzStream", c.Stream(app.Client), c.Stream(app.Server), uint8(40), c.Server.Port()); err != nil {
+					f.Fatal(err)
+				}
+			}
+		}
+	}
 	d, err := New(Standard())
 	if err != nil {
 		f.Fatal(err)

@@ -319,6 +319,11 @@ func (c *Conn) headDone(side app.Side, at app.Pos) {
 		s.st = stStart
 		return
 	}
+	if len(c.pending) == 0 && c.req != nil {
+		// An answer to a request still arriving (413, 408, 400 for a
+		// head too large): pair them.
+		c.enqueue(c.req)
+	}
 	method := ""
 	if len(c.pending) > 0 {
 		p := c.pending[0]

@@ -236,3 +236,25 @@ func TestProbe(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseToRequestInProgress(t *testing.T) {
+	o := &output{}
+	newFeed(o).client("POST /upload HTTP/1.1\r\nContent-Length: 100000\r\n\r\npartial").
+		server("HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").
+		close(app.Server, false).end()
+	if len(o.txs) != 1 || o.txs[0].Request != "POST /upload" || o.txs[0].Error != "413" || o.summaries()[0].Unanswered != 0 {
+		t.Fatalf("%+v %+v", o.txs, o.summaries())
+	}
+	if r := o.requests(); len(r) != 1 || r[0].Complete || r[0].Body != 7 {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestResponseToUnfinishedHead(t *testing.T) {
+	o := &output{}
+	newFeed(o).client("GET /slow HTTP/1.1\r\nHost: a").
+		server("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n").end()
+	if len(o.txs) != 1 || o.txs[0].Request != "GET /slow" || o.txs[0].Error != "408" || o.summaries()[0].Unanswered != 0 {
+		t.Fatalf("%+v %+v", o.txs, o.summaries())
+	}
+}
