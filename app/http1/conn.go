@@ -252,7 +252,7 @@ func (c *Conn) startRequest(text []byte, at app.Pos) bool {
 	}
 	c.seq++
 	c.sum.Requests++
-	r := &Request{Start: at, End: at, Seq: c.seq, Method: string(method), AfterGap: c.side[app.Client].afterGap}
+	r := &Request{Start: at, End: at, Seq: c.seq, Method: intern(method), AfterGap: c.side[app.Client].afterGap}
 	c.side[app.Client].acc.reset(&r.Head)
 	r.Version = v
 	r.Target = keep(target, &r.Truncated)
@@ -454,7 +454,7 @@ func (c *Conn) finishResponse(at app.Pos, complete bool) {
 	c.out.EmitRecord(r)
 	t := app.Transaction{
 		Protocol: "http",
-		Reply:    strconv.Itoa(r.Code) + " " + r.Reason,
+		Reply:    statusText(r.Code, r.Reason),
 		ReplyAt:  r.Start,
 		Status:   app.StatusOK,
 	}

@@ -171,7 +171,7 @@ func keep(b []byte, truncated *bool) string {
 		b = b[:MaxValue]
 		*truncated = true
 	}
-	return string(b)
+	return intern(b)
 }
 
 // appendValue adds v to a kept list value, as repeated fields combine
