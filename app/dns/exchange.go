@@ -36,8 +36,8 @@ type exchange struct {
 	ended    bool
 }
 
-func (x *exchange) message(side app.Side, b []byte, at app.Pos, tcp bool) {
-	m := &Message{Pos: at, Side: side, TCP: tcp}
+func (x *exchange) message(side app.Side, b []byte, at, end app.Pos, tcp bool) {
+	m := &Message{Pos: at, End: end, Side: side, TCP: tcp}
 	if parse(m, b) {
 		if m.Response {
 			x.response(m)

@@ -29,7 +29,8 @@ type RR struct {
 
 // Message is one DNS message.
 type Message struct {
-	Pos       app.Pos
+	Pos       app.Pos // frame of its first byte (over TCP: of its length prefix)
+	End       app.Pos // frame of its last byte (the same as Pos over UDP)
 	Side      app.Side
 	TCP       bool
 	ID        uint16
@@ -59,7 +60,7 @@ type Message struct {
 }
 
 func (m *Message) At() app.Pos   { return m.Pos }
-func (m *Message) Done() app.Pos { return m.Pos }
+func (m *Message) Done() app.Pos { return m.End }
 
 // Latency is the time from the query's first transmission to this response.
 func (m *Message) Latency() time.Duration {

@@ -11,7 +11,7 @@ func NewDatagrams(out app.Output) *Datagrams { return &Datagrams{x: exchange{out
 // Datagram implements app.Datagrams: each datagram is one message.
 func (d *Datagrams) Datagram(side app.Side, b []byte, at app.Pos) {
 	if !d.x.ended {
-		d.x.message(side, b, at, false)
+		d.x.message(side, b, at, at, false)
 	}
 }
 
@@ -72,7 +72,7 @@ func (s *Stream) Bytes(side app.Side, b []byte, at app.Pos) {
 			t.need -= n
 			b = b[n:]
 			if t.need == 0 {
-				s.x.message(side, t.buf, t.at, true)
+				s.x.message(side, t.buf, t.at, at, true)
 			}
 		}
 	}

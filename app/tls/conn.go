@@ -294,7 +294,8 @@ func (c *Conn) alert(a *Alert) {
 	if a.Encrypted && c.server == nil {
 		return
 	}
-	c.sum.FailedBy = a
+	failed := *a // a copy: the Alert record belongs to its receiver
+	c.sum.FailedBy = &failed
 	if c.hello == nil || c.reported {
 		return
 	}
