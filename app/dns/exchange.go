@@ -12,7 +12,8 @@ type pendingQuery struct {
 	id       uint16
 	q        Question
 	hasQ     bool
-	first    app.Pos
+	first    app.Pos // first byte of its first transmission
+	done     app.Pos // last byte of it
 	tries    int
 	gapAfter bool // the server side lost bytes after it was sent (TCP)
 }
@@ -86,7 +87,7 @@ func (x *exchange) query(m *Message) {
 		x.noReply(x.pending[0])
 		x.pending = append(x.pending[:0], x.pending[1:]...)
 	}
-	x.pending = append(x.pending, &pendingQuery{id: m.ID, q: q, hasQ: hasQ, first: m.Pos, tries: 1})
+	x.pending = append(x.pending, &pendingQuery{id: m.ID, q: q, hasQ: hasQ, first: m.Pos, done: m.End, tries: 1})
 }
 
 func (x *exchange) response(m *Message) {
@@ -96,7 +97,7 @@ func (x *exchange) response(m *Message) {
 			continue
 		}
 		x.pending = append(x.pending[:i], x.pending[i+1:]...)
-		m.ResponseTo = p.first
+		m.ResponseTo, m.QueryDone = p.first, p.done
 		if len(x.answered) >= maxAnswered {
 			x.answered = append(x.answered[:0], x.answered[1:]...)
 		}

@@ -56,6 +56,7 @@ type Message struct {
 	Retransmission bool
 	RetransmitOf   app.Pos // first transmission of a retransmitted query
 	ResponseTo     app.Pos // the query a response answers (first transmission)
+	QueryDone      app.Pos // the frame that completed that query
 	Unsolicited    bool    // a response to no query seen
 }
 
@@ -81,7 +82,9 @@ func (m *Message) Question0() Question {
 // Fields yields tshark's names: dns.id, dns.flags.response,
 // dns.flags.opcode, dns.flags.truncated, dns.flags.rcode (responses),
 // dns.qry.name/type/class, dns.count.answers, dns.resp.name/type, dns.a,
-// dns.aaaa, dns.cname, dns.response_to, dns.time, dns.retransmission and
+// dns.aaaa, dns.cname, dns.response_to and dns.time (between the frames
+// that completed query and response, as tshark; Latency is between first
+// bytes), dns.retransmission and
 // dns.retransmit_request_in.
 func (m *Message) Fields(yield func(app.Field) bool) {
 	ok := yield(app.Hex("dns.id", uint64(m.ID), 4)) &&
@@ -115,8 +118,9 @@ func (m *Message) Fields(yield func(app.Field) bool) {
 	switch {
 	case !ok:
 	case m.Response && m.ResponseTo.Frame != 0:
-		_ = yield(app.Uint("dns.response_to", uint64(m.ResponseTo.Frame))) &&
-			yield(app.Duration("dns.time", int64(m.Latency())))
+		// As tshark: between the frames that completed query and response.
+		_ = yield(app.Uint("dns.response_to", uint64(m.QueryDone.Frame))) &&
+			yield(app.Duration("dns.time", int64(m.End.Time-m.QueryDone.Time)))
 	case m.Retransmission:
 		_ = yield(app.Bool("dns.retransmission", true)) &&
 			yield(app.Uint("dns.retransmit_request_in", uint64(m.RetransmitOf.Frame)))

@@ -3,7 +3,7 @@
 # (answers, CNAME, AAAA, NXDOMAIN, SERVFAIL, REFUSED, a truncated answer
 # retried over TCP, pipelined TCP queries, a dropped query) and against a
 # server that never answers, on the loopback of a private network namespace.
-# Run as root from this directory; needs python3 and tcpdump.
+# Run as root from this directory; needs python3, tcpdump and ethtool.
 set -euo pipefail
 ns=wsappa-dns
 ip netns add $ns
@@ -11,7 +11,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; ip netns del $ns; }
 trap cleanup EXIT
 run() { ip netns exec $ns "$@"; }
-run ip link set lo up
+run ip link set lo up mtu 600 # small segments: records and messages span several
+run ethtool -K lo tso off gso off  # so that the capture sees them as sent
 ip netns exec $ns tcpdump -i lo -U -s 0 -w dns.pcap port 53 2>/dev/null &
 pids+=($!)
 sleep 1

@@ -4,7 +4,7 @@
 # complete, a protocol_version refusal, an unknown_ca rejection by the
 # client, a TLS 1.3 client-certificate refusal (encrypted alert), and a
 # ClientHello that is never answered. Run as root from this directory; needs
-# openssl, curl, python3, tcpdump.
+# openssl, curl, python3, tcpdump, ethtool.
 set -euo pipefail
 ns=wsappa-tls
 tmp=$(mktemp -d)
@@ -13,7 +13,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; ip netns del $ns; rm -rf "$tmp"; }
 trap cleanup EXIT
 run() { ip netns exec $ns "$@"; }
-run ip link set lo up
+run ip link set lo up mtu 600 # small segments: records and messages span several
+run ethtool -K lo tso off gso off  # so that the capture sees them as sent
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
 	-subj /CN=example.test -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
 ip netns exec $ns tcpdump -i lo -U -s 0 -w tls.pcap tcp 2>/dev/null &
