@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes http.pcap: real HTTP/1 traffic between curl (and a pipelining client)
 # and the servers in server.py, on the loopback of a private network
-# namespace. Run as root from this directory; needs python3, curl, tcpdump.
+# namespace. Run as root from this directory; needs python3, curl, tcpdump,
+# ethtool.
 set -euo pipefail
 ns=wsappa-http
 ip netns add $ns
@@ -9,7 +10,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; ip netns del $ns; }
 trap cleanup EXIT
 run() { ip netns exec $ns "$@"; }
-run ip link set lo up
+run ip link set lo up mtu 600 # small segments: heads and bodies span several
+run ethtool -K lo tso off gso off  # so that the capture sees them as sent
 ip netns exec $ns tcpdump -i lo -U -s 0 -w http.pcap tcp 2>/dev/null &
 pids+=($!)
 sleep 1
