@@ -59,15 +59,34 @@ func (d *Dispatcher) choose(tcp bool, port uint16, first [2][]byte, have [2]bool
 		if tcp && p.NewStream == nil && p.OpenStream == nil || !tcp && p.NewDatagrams == nil && p.OpenDatagrams == nil {
 			continue
 		}
-		c := app.No
-		for side := app.Client; side <= app.Server; side++ {
-			if have[side] {
-				c = max(c, p.Probe(side, first[side], port))
-			}
-		}
+		c := combine(p, port, first, have)
 		if c > conf {
 			best, conf = i, c
 		}
 	}
 	return best, conf
+}
+
+// combine judges both sides: Likely if either side is; otherwise Maybe only
+// if no side that spoke said No (a POP3 server's "+OK" outweighs its
+// client's FTP-like "USER").
+func combine(p app.Protocol, port uint16, first [2][]byte, have [2]bool) app.Confidence {
+	c, no := app.No, false
+	for side := app.Client; side <= app.Server; side++ {
+		if !have[side] {
+			continue
+		}
+		switch v := p.Probe(side, first[side], port); v {
+		case app.Likely:
+			return app.Likely
+		case app.No:
+			no = true
+		default:
+			c = v
+		}
+	}
+	if no {
+		return app.No
+	}
+	return c
 }

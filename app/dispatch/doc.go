@@ -10,8 +10,9 @@
 // spoken, until a side has sent MaxProbe bytes, or until a gap, both
 // sides' close, or End; then the best protocol (Likely over Maybe, ties to the earlier in the
 // list) gets a decoder and every call held back is replayed to it in its
-// original order, positions included. When every probe says No the stream
-// is not decoded (Protocol reports "").
+// original order, positions included. A protocol is Likely when a probe
+// says so for either side, and Maybe only when no side that spoke got a No.
+// When every probe says No the stream is not decoded (Protocol reports "").
 //
 // Bounded memory: at most MaxProbe bytes per side are held for a TCP
 // stream, and at most MaxDatagrams datagrams (each cut at 64 KiB, the UDP

@@ -227,6 +227,9 @@ func TestProbe(t *testing.T) {
 		{tcpMsg(query)[:8], 53, app.No},
 		{msg(7, 0x8180, 1, 1, 0, 0, q("example.com", 1)), 9999, app.Maybe},
 		{[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 53, app.No},
+		{msg(0, 0x8400, 0, 1, 0, 0, rrA(wireName("printer.local"), [4]byte{10, 0, 0, 7})), 5353, app.Likely}, // mDNS announcement
+		{msg(0, 0x0000, 0, 1, 0, 0, rrA(wireName("printer.local"), [4]byte{10, 0, 0, 7})), 5353, app.No},     // a query needs a question
+		{msg(7, 0x0100, 1, 0, 0, 0, q("example.com", 1)), 137, app.No},                                       // NetBIOS
 		{[]byte{0x16, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3, 0, 0}, 53, app.No},
 	} {
 		if got := Probe(app.Client, tc.first, tc.port); got != tc.want {

@@ -22,8 +22,14 @@ var Protocol = app.Protocol{
 // message whose header is plausible and whose first question parses is
 // Likely on the DNS ports (53, 5353, 5355) and for a standard query, Maybe
 // otherwise. UDP datagrams are told from TCP streams by the length prefix:
-// the dispatcher probes datagrams one by one.
+// the dispatcher probes datagrams one by one. NetBIOS name service (port
+// 137) is DNS-shaped but not DNS: No.
 func Probe(side app.Side, first []byte, serverPort uint16) app.Confidence {
+	if serverPort == 137 {
+		// NetBIOS name service (RFC 1002) has DNS's format but is another
+		// protocol, with its own name encoding.
+		return app.No
+	}
 	port := serverPort == 53 || serverPort == 5353 || serverPort == 5355
 	best := probeMessage(first, port)
 	if len(first) >= 2 {
@@ -46,7 +52,10 @@ func probeMessage(msg []byte, port bool) app.Confidence {
 	opcode := flags >> 11 & 0xf
 	qd := binary.BigEndian.Uint16(msg[4:])
 	an := binary.BigEndian.Uint16(msg[6:])
-	if opcode > 6 || opcode == 3 || flags&0x0040 != 0 || qd == 0 || qd > 4 {
+	response := flags&0x8000 != 0
+	if opcode > 6 || opcode == 3 || flags&0x0040 != 0 || qd > 4 || qd == 0 && (!response || an == 0) {
+		// Only a response may come without a question (mDNS
+		// announcements do), and then it carries answers.
 		return app.No
 	}
 	name, next, err := readName(msg, 12, nil)
@@ -60,8 +69,7 @@ func probeMessage(msg []byte, port bool) app.Confidence {
 		}
 		return app.No
 	}
-	query := flags&0x8000 == 0
-	if port || query && opcode == 0 && qd == 1 && an == 0 {
+	if port || !response && opcode == 0 && qd == 1 && an == 0 {
 		return app.Likely
 	}
 	return app.Maybe

@@ -204,8 +204,8 @@ func (c *Conn) payload(side app.Side, b []byte, at app.Pos) {
 			c.handshake(side, b, at)
 		}
 	case AlertRecord:
-		if c.encrypted(side) || s.recLen%2 != 0 {
-			return // reported whole at the record's end
+		if c.encrypted(side) || s.recLen != 2 {
+			return // encrypted: reported whole at the record's end
 		}
 		for _, v := range b {
 			if s.alertN == 0 {
@@ -232,7 +232,9 @@ func (c *Conn) recordDone(side app.Side, at app.Pos) {
 			s.encHS++
 		}
 	case AlertRecord:
-		if c.encrypted(side) || s.recLen%2 != 0 {
+		if c.encrypted(side) || s.recLen != 2 {
+			// A clear alert is 2 bytes; anything else is encrypted (also
+			// when the capture began after the keys changed).
 			c.alert(&Alert{Pos: s.hdrAt, Side: side, Encrypted: true})
 		}
 	case ApplicationData:

@@ -217,7 +217,17 @@ func (t *tracker) finish() {
 					t.emit(Event{Kind: Gap, Side: side, N: int64(limit - h.next), At: t.last})
 					h.next = limit
 				}
+				before := len(h.ooo)
 				t.drain(side, t.last)
+				if len(h.ooo) == before && !h.closed {
+					// A FIN below data already delivered (odd traces):
+					// take it as the close.
+					if h.fin {
+						h.closed = true
+						t.emit(Event{Kind: Close, Side: side, At: t.last})
+					}
+					break
+				}
 			}
 		}
 	}
