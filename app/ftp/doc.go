@@ -9,7 +9,9 @@
 // control connection (DataEndpoint.Resolve).
 //
 // Output, through app.Output: an app.Transaction per command (and one for the
-// greeting, one per unsolicited reply), and the typed records *Command,
+// greeting, one per unsolicited reply; latency runs from the command to its
+// final reply, so for RETR and STOR it includes the transfer; each *Reply
+// has its own), and the typed records *Command,
 // *Reply and, at End, *ConnSummary, with tshark's field names
 // (ftp.request.command, ftp.response.code, ftp.passive.port …).
 //
