@@ -12,13 +12,14 @@
 // *ConnSummary, each with the frames of its first and last byte and
 // display-filter fields named as tshark names them.
 //
-// Bounded memory per connection: a start, header, chunk-size or trailer line
-// keeps at most MaxLine bytes (the rest is dropped and the message flagged
-// Truncated, decoding stays in step); a message may have at most MaxHeaders
-// header fields (more and the side is treated as out of step); kept header
-// values are cut at MaxValue bytes; at most MaxPending requests wait for
-// responses (beyond that the oldest is forgotten and counted in
-// ConnSummary.Dropped); bodies are counted, never stored.
+// Bounded memory per connection: a header, chunk-size or trailer line keeps at
+// most MaxLine bytes (the rest is dropped and the message flagged Truncated,
+// decoding stays in step; a start line that long cannot be parsed and its side
+// resynchronises as after a gap); a message may have at most MaxHeaders header
+// fields (more and the side is treated as out of step); kept header values are
+// cut at MaxValue bytes; at most MaxPending requests wait for responses
+// (beyond that the oldest is forgotten and counted in ConnSummary.Dropped);
+// bodies are counted, never stored.
 //
 // Gaps (bytes missing from the capture): inside a body of known length —
 // Content-Length or the current chunk — the gap is skipped and decoding stays
