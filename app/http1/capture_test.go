@@ -165,7 +165,10 @@ func TestCaptureMissingFIN(t *testing.T) {
 		t.Fatalf("summary: %+v", s)
 	}
 	r := o.responses()[0]
-	if idle := s.ClosedAt[app.Client].Time.Sub(r.LastData.Time); idle < 1900*time.Millisecond || idle > 2500*time.Millisecond {
+	if s.LastData != r.LastData {
+		t.Errorf("summary's last data %v, response's %v", s.LastData, r.LastData)
+	}
+	if idle := s.ClosedAt[app.Client].Time.Sub(s.LastData.Time); idle < 1900*time.Millisecond || idle > 2500*time.Millisecond {
 		t.Errorf("client waited %v after the last byte, curl -m 2 waits 2 s", idle)
 	}
 	if len(o.txs) != 1 || o.txs[0].Status != app.StatusIncomplete || r.Body != int64(len("complete answer, but only the FIN can say so\n")) {

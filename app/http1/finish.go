@@ -39,7 +39,7 @@ func (c *Conn) finishResponse(at app.Pos, complete bool) {
 		s.st = stStart
 	}
 	r.End, r.Complete = at, complete
-	c.sum.LastComplete, c.sum.LastDelimit = complete, r.Delimit
+	c.sum.LastComplete, c.sum.LastDelimit, c.sum.LastData = complete, r.Delimit, r.LastData
 	c.out.EmitRecord(r)
 	t := app.Transaction{
 		Protocol: "http",

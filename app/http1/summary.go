@@ -30,6 +30,7 @@ type ConnSummary struct {
 	// FIN never came: a client waits for it until its own timeout.
 	LastComplete       bool
 	LastDelimit        Delimit
+	LastData           app.Pos // last byte of the last final response: a waiting client idles from here
 	CloseDelimitedOpen bool
 
 	Tunnel    bool    // the connection switched protocols (CONNECT, Upgrade)
