@@ -138,4 +138,9 @@ type Protocol struct {
 	// NewDatagrams returns a decoder for one UDP exchange, or nil if the
 	// protocol does not run over UDP.
 	NewDatagrams func(sink Sink) Datagrams
+	// OpenStream and OpenDatagrams are NewStream and NewDatagrams for
+	// decoders that also emit typed records (see Record). Optional; callers
+	// use Protocol.Stream and Protocol.Datagrams, which pick whichever is set.
+	OpenStream    func(out Output) Stream
+	OpenDatagrams func(out Output) Datagrams
 }
