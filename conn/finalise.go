@@ -32,6 +32,7 @@ func (tr *Tracker) record(c *connState) *Record {
 		LastFrame:      c.lastFrame,
 		LastSeen:       c.lastSeen,
 		Annotated:      c.annotated,
+		Stream:         int64(c.stream),
 		ICMPErrorCount: c.x.icmpCount,
 	}
 	switch c.proto {

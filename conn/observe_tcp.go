@@ -153,6 +153,9 @@ func (tr *Tracker) tcpExtras(c *connState, d flow.Dir, p *packet.Packet, s *seg,
 		x.addEvidence(EvRST, d, r)
 	}
 	if a != nil {
+		if !c.annotated {
+			c.stream = int32(a.Stream)
+		}
 		c.annotated = true
 		if a.Flags != 0 {
 			if sd.analysis == nil {

@@ -65,6 +65,10 @@ type Record struct {
 	// Annotated says per-segment analysis annotations were supplied, so
 	// Side.Analysis counts mean something.
 	Annotated bool
+	// Stream is the tcp.stream index (package tcp) of the connection's
+	// first annotated segment, to join the record with per-stream results
+	// such as application decoding; valid when Annotated.
+	Stream int64
 }
 
 // Bounds on the per-connection lists.

@@ -46,13 +46,14 @@ type connState struct {
 	service                     string
 	parents                     [packet.MaxEncap]uint64
 	nParents                    int8
+	annotated                   bool
+	stream                      int32    // tcp.stream of the first annotated segment (fits the padding here)
 	udpLen                      [2]int64 // UDP/ICMP payload per host, -1: none yet
 	udpChk                      [2]scaled
 	tcp                         tcpConn
 	firstFrame, lastFrame       int64
 	lastSeen                    capture.Time
 	x                           extras
-	annotated                   bool
 	endReason                   End
 	endTime                     capture.Time
 }

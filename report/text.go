@@ -95,7 +95,9 @@ func Text(w io.Writer, r *Report, o TextOptions) error {
 		}
 		p("\n")
 		for _, v := range r.Path.Vantages[1:] {
-			p("  clock of %s: %+.6f s ± %.6f s relative to %s (%d packets matched)\n", Clean(v.Name), v.OffsetS, v.OffsetErrS, Clean(r.Path.Vantages[0].Name), v.MatchedPkts)
+			if v.MatchedPkts > 0 {
+				p("  clock of %s: %+.6f s ± %.6f s relative to %s (%d packets matched)\n", Clean(v.Name), v.OffsetS, v.OffsetErrS, Clean(r.Path.Vantages[0].Name), v.MatchedPkts)
+			}
 		}
 	}
 	if len(r.Summary.Outcomes) > 0 {

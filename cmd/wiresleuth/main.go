@@ -24,13 +24,14 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"conv":    {"conversation table: one row per TCP stream and UDP 4-tuple (as tshark -z conv)", runConv},
-		"conns":   {"connections as Zeek's conn.log (conn_state, history…) plus troubleshooting detail", runConns},
-		"flags":   {"TCP flag histogram per sender ([S], [S.], [.], [P.], [F.], [R] …)", runFlags},
-		"packets": {"one line per packet, tcpdump style; -Y filter; -T fields -e FIELD as tshark", runPackets},
-		"fields":  {"list the field names packets -e and -Y understand", runFields},
-		"lab":     {"recreate a fault on the real Linux stack in network namespaces (root): lab list, lab run NAME --out DIR", lab.Command},
-		"version": {"print the version", func(_ []string, w, _ io.Writer) int { fmt.Fprintln(w, "wiresleuth", version); return 0 }},
+		"diagnose": {"name the faults in one or more captures, with evidence and next steps", runDiagnose},
+		"conv":     {"conversation table: one row per TCP stream and UDP 4-tuple (as tshark -z conv)", runConv},
+		"conns":    {"connections as Zeek's conn.log (conn_state, history…) plus troubleshooting detail", runConns},
+		"flags":    {"TCP flag histogram per sender ([S], [S.], [.], [P.], [F.], [R] …)", runFlags},
+		"packets":  {"one line per packet, tcpdump style; -Y filter; -T fields -e FIELD as tshark", runPackets},
+		"fields":   {"list the field names packets -e and -Y understand", runFields},
+		"lab":      {"recreate a fault on the real Linux stack in network namespaces (root): lab list, lab run NAME --out DIR", lab.Command},
+		"version":  {"print the version", func(_ []string, w, _ io.Writer) int { fmt.Fprintln(w, "wiresleuth", version); return 0 }},
 	}
 }
 

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/wiresleuth/wiresleuth/capture"
+	"github.com/wiresleuth/wiresleuth/detect/all"
+	"github.com/wiresleuth/wiresleuth/diagnose"
+	"github.com/wiresleuth/wiresleuth/report"
+)
+
+func runDiagnose(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("diagnose", flag.ContinueOnError)
+	format := fs.String("format", "text", "output format: text, json or html")
+	path := fs.String("path", "", "vantage point names in path order, client side first, comma-separated (default: the order given)")
+	color := fs.String("color", "auto", "colour in text output: auto (on a terminal), always or never")
+	noApp := fs.Bool("no-app", false, "skip application-protocol decoding")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: wiresleuth diagnose [--format text|json|html] [--path a,b,c] [name=]FILE|DIR...")
+		fmt.Fprintln(stderr, "Names the faults the captures show, with the packets that prove them and what to do next.")
+		fmt.Fprintln(stderr, "Several captures are vantage points along one path, client side first; a directory is a set of them.")
+		fmt.Fprintln(stderr, "Exit status: 0 no error finding, 1 error findings, 2 unusable input.")
+		fs.PrintDefaults()
+	}
+	if code := parse(fs, args, stderr); code >= 0 {
+		return code
+	}
+	if !checkFormat(*format, stderr, "text", "json", "html") || !checkFormat(*color, stderr, "auto", "always", "never") {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "wiresleuth: no capture file given (use - for standard input)")
+		return 2
+	}
+	inputs, skipped, err := diagnose.Inputs(fs.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, "wiresleuth:", err)
+		return 2
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "wiresleuth: skipping %s: not a capture file\n", s)
+	}
+	if len(inputs) == 0 {
+		fmt.Fprintln(stderr, "wiresleuth: no capture files in", fs.Args())
+		return 2
+	}
+	for _, in := range inputs {
+		if in.File == "-" {
+			continue
+		}
+		r, err := capture.Open(in.File)
+		if err != nil {
+			fmt.Fprintln(stderr, "wiresleuth:", err)
+			return 2
+		}
+		r.Close()
+	}
+	if *path != "" {
+		if inputs, err = diagnose.Order(inputs, strings.Split(*path, ",")); err != nil {
+			fmt.Fprintln(stderr, "wiresleuth:", err)
+			return 2
+		}
+	}
+	rep, err := diagnose.Run(inputs, diagnose.Options{Detectors: all.Detectors(), NoApp: *noApp, Tool: "wiresleuth " + version})
+	if err != nil {
+		fmt.Fprintln(stderr, "wiresleuth:", err)
+		return 2
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(stderr, "wiresleuth: warning:", w)
+	}
+	bw := bufio.NewWriter(stdout)
+	switch *format {
+	case "json":
+		err = report.JSON(bw, rep)
+	case "html":
+		err = report.HTML(bw, rep)
+	default:
+		useColor := *color == "always" || *color == "auto" && isTerminal(stdout)
+		err = report.Text(bw, rep, report.TextOptions{Color: useColor})
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "wiresleuth: writing the report:", err)
+		return 2
+	}
+	if rep.Summary.Errors > 0 {
+		return 1
+	}
+	return 0
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

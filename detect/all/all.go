@@ -1,0 +1,18 @@
+// Package all lists every detector wiresleuth runs, in report order for
+// equal scores. The list is explicit: adding a detector means adding it
+// here.
+package all
+
+import (
+	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/handshake"
+)
+
+// Detectors returns the detectors.
+func Detectors() []*detect.Detector {
+	return []*detect.Detector{
+		handshake.Unanswered,
+		handshake.ICMPUnreachable,
+		handshake.Refused,
+	}
+}
