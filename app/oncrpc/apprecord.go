@@ -25,9 +25,26 @@ func (r *MessageRecord) Done() app.Pos { return r.Msg.EndAt }
 // Fields implements app.Record with the names and values of
 // Message.Fields, typed: rpc.xid in hexadecimal, rpc.time a duration,
 // gluster.op_ret and gluster.op_errno signed, names and paths strings.
+//
+// Fields also repeats what tshark repeats, so that `-T fields` output
+// matches tshark's byte for byte: where tshark dissects the program part
+// of a message (a call, or a successful reply, to a program version it
+// knows) its program subtree shows rpc.programversion again; a call to a
+// version of a known program that tshark does not know shows
+// rpc.programversion and rpc.procedure again.
 func (r *MessageRecord) Fields(yield func(app.Field) bool) {
-	for name, v := range r.Msg.Fields() {
-		if !yield(typedField(name, v)) {
+	m := &r.Msg
+	known := procedureField(m.Program, m.Version) != ""
+	dissected := known && (m.Type == Call || m.Matched && m.ReplyStat == Accepted && m.AcceptStat == Success)
+	unknownVersion := m.Type == Call && KnownProgram(m.Program) && !known
+	for name, v := range m.Fields() {
+		f := typedField(name, v)
+		if !yield(f) {
+			return
+		}
+		again := name == "rpc.programversion" && (dissected || unknownVersion) ||
+			name == "rpc.procedure" && unknownVersion
+		if again && !yield(f) {
 			return
 		}
 	}

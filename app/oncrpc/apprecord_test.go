@@ -2,6 +2,8 @@ package oncrpc
 
 import (
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wiresleuth/wiresleuth/app"
@@ -45,6 +47,10 @@ func TestMessageRecordFields(t *testing.T) {
 			for f := range r.Fields {
 				got = append(got, f.Name+"="+apptest.Format(f))
 			}
+			// tshark's repetitions (TestMessageRecordRepeats) aside.
+			got = slices.CompactFunc(got, func(a, b string) bool {
+				return a == b && (strings.HasPrefix(a, "rpc.programversion=") || strings.HasPrefix(a, "rpc.procedure="))
+			})
 			if apptest.Join(got) != apptest.Join(want) {
 				t.Errorf("%s: frame %d:\n got %v\nwant %v", path, m.EndAt.Frame, got, want)
 			}
@@ -75,5 +81,22 @@ func TestTransactionDetail(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Error("no PROG_MISMATCH in rpcinfo.pcap")
+	}
+}
+
+// TestMessageRecordRepeats: rpc.programversion (and for a version tshark
+// does not know, rpc.procedure) appear twice where tshark's program
+// subtree repeats them, as `tshark -T fields` on examples/oncrpc shows:
+// "4,4" on the GETADDR call and reply, "5,5" and procedure "0,0" on the
+// call to version 5, "5" on its PROG_MISMATCH reply.
+func TestMessageRecordRepeats(t *testing.T) {
+	var col apptest.Collector
+	replay(t, "../../examples/oncrpc/01-client.pcap", func() app.Stream { return Protocol.OpenStream(col.Output()) },
+		func() app.Datagrams { return Protocol.OpenDatagrams(col.Output()) }, replayOptions{})
+	got := apptest.Ours(col.Recs, []string{"rpc.programversion", "rpc.procedure"})
+	for frame, want := range map[int64]string{6: "4,4 3", 8: "4,4 3", 56: "5,5 0,0", 58: "5 0", 66: "3,3 0", 68: "3 0"} {
+		if g := got[frame]["rpc.programversion"] + " " + got[frame]["rpc.procedure"]; g != want {
+			t.Errorf("frame %d: %q, want %q", frame, g, want)
+		}
 	}
 }
