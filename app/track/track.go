@@ -153,13 +153,20 @@ func LikelyServer(src, dst uint16) bool {
 	return src < 1024 && dst >= 1024 || src < dst && dst >= 32768
 }
 
+// likelyReply guesses whether the first datagram of a UDP exchange is a
+// reply, the capture having missed the request: it comes from a lower
+// port to an ephemeral one (32768 and up). The first sender is otherwise
+// the client: a privileged client port (an NFS client's 801 talking to
+// 2049) is no reply.
+func likelyReply(src, dst uint16) bool { return dst >= 32768 && src < dst }
+
 func (t *Tracker) udpPacket(p *pipeline.Packet) {
 	key, _ := flow.New(header.ProtoUDP, p.Src, p.SrcPort, p.Dst, p.DstPort)
 	u := t.udp[key]
 	src := flow.Endpoint{Addr: p.Src, Port: p.SrcPort}
 	if u == nil {
 		client, server := src, flow.Endpoint{Addr: p.Dst, Port: p.DstPort}
-		if LikelyServer(client.Port, server.Port) {
+		if likelyReply(client.Port, server.Port) {
 			client, server = server, client
 		}
 		u = &udpConn{c: Conn{Stream: -1, Client: client, Server: server, First: app.Pos{Frame: p.Frame, Time: p.Time}}}

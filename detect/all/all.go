@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/appfail"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
 )
 
@@ -14,5 +15,8 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		appfail.ErrorReply,
+		appfail.NoReply,
+		appfail.Slow,
 	}
 }
