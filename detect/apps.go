@@ -23,7 +23,7 @@ func Protocols() []app.Protocol { return append(dispatch.Standard(), oncrpc.Prot
 // Application streams end when idle this long, or this long after both
 // sides closed, so that their state is released during the pass.
 const (
-	appIdle    = 2 * time.Minute
+	appIdle    = 10 * time.Minute
 	appLinger  = 10 * time.Second
 	appUDPIdle = 30 * time.Second
 	appSweep   = time.Second

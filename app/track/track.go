@@ -27,7 +27,7 @@ import (
 // Streams end when idle this long, or this long after both sides closed
 // (or one reset).
 const (
-	Idle    = 2 * time.Minute
+	Idle    = 10 * time.Minute
 	Linger  = 10 * time.Second
 	UDPIdle = 30 * time.Second
 	sweep   = time.Second

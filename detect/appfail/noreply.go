@@ -2,6 +2,7 @@ package appfail
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -110,6 +111,9 @@ func examine(v *view, x txn) (u unanswered, ok bool) {
 	u.x = x
 	req := x.t.RequestAt
 	end := v.end()
+	if a := x.server().Addr; a.IsMulticast() || a.Is4() && a.As4()[3] == 255 || a == netip.IPv4Unspecified() {
+		return u, false // a query to a group (mDNS, LLMNR) or a broadcast: silence is the normal answer
+	}
 	if x.udp() {
 		u.icmp = v.tr.ICMP(x.client(), x.server())
 		for i := range v.ds.Briefs {
@@ -145,6 +149,12 @@ func examine(v *view, x txn) (u unanswered, ok bool) {
 		}
 	}
 	if serverEnd.Valid() && (!clientEnd.Valid() || serverEnd.Time <= clientEnd.Time) {
+		return u, false
+	}
+	if d := sv.DataLast[ss]; d.Valid() && d.Time > req.Time && (!clientEnd.Valid() || d.Time <= clientEnd.Time) && !answeredAfter(v, x) {
+		// The server did send something after the request, and no
+		// transaction explains it: an answer the decoder could not read
+		// (a service that is not what the client expected), not silence.
 		return u, false
 	}
 	u.gaveUp, u.reset = clientEnd, clientEnd.Valid() && clientEnd == sv.RST[cs]
@@ -405,4 +415,15 @@ func retries(t *app.Transaction) int {
 		}
 	}
 	return 0
+}
+
+// answeredAfter reports whether some transaction on x's TCP stream got its
+// reply after x was sent.
+func answeredAfter(v *view, x txn) bool {
+	for _, y := range v.txns {
+		if y.stream == x.stream && y.t.ReplyAt.Frame != 0 && y.t.ReplyAt.Time > x.t.RequestAt.Time {
+			return true
+		}
+	}
+	return false
 }

@@ -290,11 +290,13 @@ func judgeDNS(v *view, x txn) judgement {
 		return laterOK(v, x, func(u *app.Transaction) bool { return match(dnsName(u)) }) ||
 			earlierOK(v, x, func(u *app.Transaction) bool { return match(dnsName(u)) })
 	}
+	if resolved(func(n string) bool { return n != name && strings.HasPrefix(name, n+".") }) {
+		// www.example.org.corp.example: the resolver library appended a
+		// search domain to a name that resolved as it was.
+		return judgement{expected: "a resolver search-list expansion of a name that resolved"}
+	}
 	switch x.t.Error {
 	case "NXDOMAIN":
-		if resolved(func(n string) bool { return n != name && strings.HasPrefix(name, n+".") }) {
-			return judgement{expected: "a resolver search-list expansion of a name that resolved"}
-		}
 		return judgement{sev: detect.Info,
 			meaning: "The name does not exist (NXDOMAIN): a typo, a missing record, or a search-list expansion; not a network fault.",
 			next:    []string{"Check the name and the zone (dig NAME @RESOLVER); check the search list in /etc/resolv.conf."}}
