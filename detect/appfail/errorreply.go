@@ -175,7 +175,11 @@ func transportNote(v *view, xs []txn) string {
 			continue
 		}
 		cs := sv.Side(x.client())
-		if c := sv.Covered[cs]; c.Valid() && c.Time <= x.t.ReplyAt.Time {
+		c, known := sv.AckOf(cs, x.t.RequestAt.Frame)
+		if !known {
+			continue // too long ago to say
+		}
+		if c.Valid() && c.Time <= x.t.ReplyAt.Time {
 			acked++
 			continue
 		}

@@ -163,7 +163,9 @@ func examine(v *view, x txn) (u unanswered, ok bool) {
 	} else {
 		u.wait = end.Sub(req.Time)
 	}
-	if c := sv.Covered[cs]; c.Valid() && c.Time >= req.Time {
+	if c, known := sv.AckOf(cs, req.Frame); known {
+		u.acked = c
+	} else if c := sv.Covered[cs]; c.Valid() && c.Time >= req.Time && sv.DataLast[cs].Frame == req.Frame {
 		u.acked = c
 	}
 	u.retrans = sv.Retransmits[cs]

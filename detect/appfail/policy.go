@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wiresleuth/wiresleuth/app"
 	"github.com/wiresleuth/wiresleuth/app/oncrpc"
@@ -42,6 +43,10 @@ func judge(v *view, x txn) judgement {
 
 var rpcVersion = regexp.MustCompile(` v(\d+) xid `)
 
+// negotiationWindow is how soon a client that probes versions calls again
+// with one the server has (rpcinfo, mount: at once).
+const negotiationWindow = 10 * time.Second
+
 // laterOK reports whether, after x, the same client got a successful
 // answer from the same server host to a transaction that match accepts.
 func laterOK(v *view, x txn, match func(t *app.Transaction) bool) bool {
@@ -66,9 +71,12 @@ func judgeRPC(v *view, x txn) judgement {
 	switch e := t.Error; {
 	case e == "PROG_MISMATCH":
 		if m != nil && laterOK(v, x, func(u *app.Transaction) bool {
+			// The same procedure again, soon, at a version the server has.
 			s := rpcVersion.FindStringSubmatch(u.Request)
-			n, _ := strconv.ParseUint(safe(s, 1), 10, 32)
-			return strings.HasPrefix(u.Operation, oncrpc.ProgramName(m.Program)+" ") && uint32(n) >= m.Low && uint32(n) <= m.High
+			n64, _ := strconv.ParseUint(safe(s, 1), 10, 32)
+			n := uint32(n64)
+			return n >= m.Low && n <= m.High && u.RequestAt.Time.Sub(x.t.ReplyAt.Time) < negotiationWindow &&
+				u.Operation == oncrpc.ProgramName(m.Program)+" "+oncrpc.ProcedureName(m.Program, n, m.Procedure)
 		}) {
 			return judgement{expected: "version negotiation: the client went on with a version the server has"}
 		}

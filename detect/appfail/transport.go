@@ -24,7 +24,7 @@ var Transport = &detect.Observer{
 
 // Bounds on what the observer keeps.
 const (
-	maxStreams = 1_000_000
+	maxStreams = 500_000
 	maxUDP     = 100_000
 )
 
@@ -47,6 +47,32 @@ type StreamView struct {
 	Retransmits [2]int
 	FIN, RST    [2]conn.Ref
 	Last        [2]conn.Ref
+
+	// recent are each side's last new-data segments and when the other
+	// side acknowledged them, for AckOf.
+	recent [2][]segAck
+}
+
+// segAck is one segment of new data and the ACK that covered it.
+type segAck struct {
+	frame   int64
+	end     uint32
+	covered conn.Ref
+}
+
+// recentSegments is how many new-data segments per side AckOf remembers.
+const recentSegments = 8
+
+// AckOf returns the frame in which the other side acknowledged the data
+// segment side sent in frame (invalid if it never did); known is false
+// when that segment is not among the side's last recentSegments ones.
+func (v *StreamView) AckOf(side int, frame int64) (ack conn.Ref, known bool) {
+	for _, s := range v.recent[side] {
+		if s.frame == frame {
+			return s.covered, true
+		}
+	}
+	return conn.Ref{}, false
 }
 
 // Side returns the index of the side whose endpoint is e.
@@ -136,10 +162,23 @@ func (o *transportObs) segment(p *pipeline.Packet) {
 		if !v.HasData[s] || int32(end-v.DataEnd[s]) > 0 {
 			v.DataEnd[s], v.HasData[s], v.DataLast[s] = end, true, ref
 			v.Covered[s] = conn.Ref{}
+			r := v.recent[s]
+			if len(r) == recentSegments {
+				r = append(r[:0], r[1:]...)
+			}
+			v.recent[s] = append(r, segAck{frame: p.Frame, end: end})
 		}
 	}
-	if flags&header.FlagACK != 0 && v.HasData[1-s] && !v.Covered[1-s].Valid() && int32(a.RelAck-v.DataEnd[1-s]) >= 0 {
-		v.Covered[1-s] = ref
+	if flags&header.FlagACK != 0 && v.HasData[1-s] {
+		if !v.Covered[1-s].Valid() && int32(a.RelAck-v.DataEnd[1-s]) >= 0 {
+			v.Covered[1-s] = ref
+		}
+		r := v.recent[1-s]
+		for i := range r {
+			if !r[i].covered.Valid() && int32(a.RelAck-r[i].end) >= 0 {
+				r[i].covered = ref
+			}
+		}
 	}
 	if flags&header.FlagFIN != 0 && !v.FIN[s].Valid() {
 		v.FIN[s] = ref
