@@ -68,7 +68,9 @@ func one(t *testing.T, fs []detect.Finding, id, key, value string) detect.Findin
 	return hit[0]
 }
 
-func testdata(t *testing.T, pkg, name string) string { return corpus.Path(t, "app", pkg, "testdata", name) }
+func testdata(t *testing.T, pkg, name string) string {
+	return corpus.Path(t, "app", pkg, "testdata", name)
+}
 
 func evidenceFrames(f detect.Finding) []int64 {
 	var out []int64

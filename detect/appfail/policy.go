@@ -266,7 +266,7 @@ func judgeFTP(x txn) judgement {
 	case code == 421:
 		j := judgement{sev: detect.Error,
 			meaning: "The server closed the control connection (421): the user's session and transfer fail.",
-			next: []string{"If the text says idle timeout: the server waited for a command that never arrived. Check whether the client's last command reached the server (capture at the server; stall.after-handshake and path.lost findings)."}}
+			next:    []string{"If the text says idle timeout: the server waited for a command that never arrived. Check whether the client's last command reached the server (capture at the server; stall.after-handshake and path.lost findings)."}}
 		if strings.Contains(strings.ToLower(x.t.Reply), "timeout") {
 			j.meaning = "The server gave up waiting for the client's next command and closed the control connection (421 idle timeout): the user's session fails."
 			j.next = append(j.next, "On the GridFTP story's pattern (only connections opened in quick succession fail, through a firewall), suspect the firewall or an inetd-style launcher (xinetd) between accept and the server process.")

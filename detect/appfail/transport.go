@@ -19,7 +19,9 @@ import (
 var Transport = &detect.Observer{
 	Name: "appfail.transport",
 	Doc:  "per TCP stream: data acknowledged or not, retransmissions, FIN/RST per side; ICMP errors quoting UDP flows",
-	New:  func() detect.Observation { return &transportObs{tcp: map[int64]*StreamView{}, udp: map[udpKey]*ICMPView{}} },
+	New: func() detect.Observation {
+		return &transportObs{tcp: map[int64]*StreamView{}, udp: map[udpKey]*ICMPView{}}
+	},
 }
 
 // Bounds on what the observer keeps.
