@@ -6,6 +6,7 @@ package all
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
+	"github.com/wiresleuth/wiresleuth/detect/resets"
 )
 
 // Detectors returns the detectors.
@@ -14,5 +15,10 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		resets.StaleACK,
+		resets.SpuriousSYNACK,
+		resets.Forged,
+		resets.IdleTimeout,
+		resets.Summary,
 	}
 }
