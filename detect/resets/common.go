@@ -114,13 +114,20 @@ type sighting struct {
 // points and not at others (which saw its connection) entered or left it.
 // It returns "" when the pattern is not one contiguous stretch.
 func locate(s []sighting) (where string, seen, missing []string) {
+	return locateIn(s, false)
+}
+
+// locateIn is locate; with absent, vantage points where the connection
+// never appears count as not seeing the packet (a SYN stopped on the way
+// and answered there).
+func locateIn(s []sighting, absent bool) (where string, seen, missing []string) {
 	var si, mi []int
 	for i, x := range s {
 		switch {
 		case x.seen:
 			si = append(si, i)
 			seen = append(seen, x.name)
-		case x.conn:
+		case x.conn || absent:
 			mi = append(mi, i)
 			missing = append(missing, x.name)
 		}
@@ -128,15 +135,63 @@ func locate(s []sighting) (where string, seen, missing []string) {
 	if len(si) == 0 || len(mi) == 0 {
 		return "", seen, missing
 	}
-	contiguous := si[len(si)-1]-si[0] == len(si)-1
+	if si[len(si)-1]-si[0] != len(si)-1 {
+		return "", seen, missing
+	}
 	switch {
-	case !contiguous:
-	case si[len(si)-1] < mi[0]:
+	case si[len(si)-1] < mi[0] && (!absent || mi[len(mi)-1]-mi[0] == len(mi)-1):
 		return fmt.Sprintf("between %s and %s", s[si[len(si)-1]].name, s[mi[0]].name), seen, missing
-	case mi[len(mi)-1] < si[0]:
+	case mi[len(mi)-1] < si[0] && (!absent || mi[len(mi)-1]-mi[0] == len(mi)-1):
 		return fmt.Sprintf("between %s and %s", s[mi[len(mi)-1]].name, s[si[0]].name), seen, missing
 	}
 	return "", seen, missing
+}
+
+// located is where a packet shows along the path, in words.
+type located struct {
+	where         string   // "between a and b", or ""
+	seen, missing []string // vantage points with and without it
+	absentConn    bool     // missing ones never saw the connection at all
+}
+
+// locatePacket locates a packet from its sightings: first among the
+// vantage points that saw its connection, else among all.
+func locatePacket(s []sighting) located {
+	w, seen, missing := locateIn(s, false)
+	if len(missing) > 0 {
+		return located{where: w, seen: seen, missing: missing}
+	}
+	w, seen, missing = locateIn(s, true)
+	return located{where: w, seen: seen, missing: missing, absentConn: len(missing) > 0}
+}
+
+// line says where a packet shows, briefly, for Finding.Vantages.
+func (l located) line(what string) string {
+	if len(l.missing) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("%s: at %s; not at %s", what, strings.Join(l.seen, ", "), strings.Join(l.missing, ", "))
+	if l.where != "" {
+		s += " (" + l.where + ")"
+	}
+	return s
+}
+
+// sentence says where a packet shows, for an explanation.
+func (l located) sentence(what, verb string) string {
+	if len(l.missing) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("%s shows at %s and not at %s", what, joinAnd(l.seen), joinAnd(l.missing))
+	if l.absentConn {
+		s += " (where the connection never appears)"
+	} else {
+		s += ", which saw the connection"
+	}
+	if l.where != "" {
+		s += ": it " + verb + " " + l.where
+	}
+	return s + "."
 }
 
 // rstSightings says at which vantage points a reset shows: the same

@@ -200,25 +200,37 @@ func forgedFinding(p *detect.Pass, ds *detect.Dataset, fs []forgery) detect.Find
 		}
 		f.AddConn(connOf(ds, client, server, r.Ref, uid))
 	}
+	subject := "the RST"
+	switch {
+	case len(fs) == 1 && synAnswers == 1:
+		subject = fmt.Sprintf("the RST answering %s → %s", f.Connections[0].Client, f.Connections[0].Server)
+	case len(fs) == 1:
+		subject = fmt.Sprintf("the RST of %s → %s", f.Connections[0].Client, f.Connections[0].Server)
+	case synAnswers == len(fs):
+		subject = fmt.Sprintf("the RSTs answering the SYNs of %d connections", len(fs))
+	default:
+		subject = fmt.Sprintf("the RSTs of %d connections", len(fs))
+	}
+	verb := map[bool]string{true: "claims", false: "claim"}[len(fs) == 1]
+	// Where the device is: routers between it and the capture point.
+	device := fmt.Sprintf("%s beyond %s", plural(hops(x.TTL), "router", "routers"), ds.Name)
+	if hops(x.TTL) == 0 {
+		device = fmt.Sprintf("the first device on the path from %s, with no router in between", ds.Name)
+	}
 	var distance string
 	if f0.sameInitial() {
-		n := f0.hopsCloser()
-		distance = fmt.Sprintf("%s closer", plural(n, "hop", "hops"))
-		f.Title = fmt.Sprintf("RSTs in the name of %s made %s than it (TTL %d where its packets arrive with %d)", host, distance, x.TTL, f0.want)
+		distance = fmt.Sprintf("%s closer than %s", plural(f0.hopsCloser(), "hop", "hops"), host)
+		f.Title = fmt.Sprintf("RSTs in the name of %s made %s (TTL %d where its packets arrive with %d)", host, distance, x.TTL, f0.want)
 	} else {
-		distance = fmt.Sprintf("by a device with another initial TTL (%d, %d hops away; %s's packets start at %d and cross %d)",
-			initialTTL(x.TTL), hops(x.TTL), host, initialTTL(f0.want), hops(f0.want))
+		distance = fmt.Sprintf("by a device with another initial TTL (%d; %s's packets start at %d)", initialTTL(x.TTL), host, initialTTL(f0.want))
 		f.Title = fmt.Sprintf("RSTs in the name of %s made by another device (TTL %d where its packets arrive with %d)", host, x.TTL, f0.want)
 	}
-	what := "resets"
 	if synAnswers == len(fs) {
-		what = "resets answering SYNs"
-		f.Title = fmt.Sprintf("SYNs answered by %s", f.Title)
+		f.Title = "SYNs answered by " + f.Title
 	}
-	f.Explanation = fmt.Sprintf("In %s, %s of %s claim to come from %s but arrive with TTL %d, while %s. "+
-		"A host sends all its packets with the same initial TTL, so these were made %s by something on the path "+
-		"(a firewall rule such as iptables REJECT --reject-with tcp-reset, an IPS, a load balancer or proxy), not by %s.",
-		ds.Name, plural(len(fs), what, what), plural(len(fs), "connection", "connections"), host, x.TTL, f0.from, distance, host)
+	f.Explanation = fmt.Sprintf("In %s, %s %s to come from %s but %s with TTL %d, while %s. "+
+		"A host sends all its packets with the same initial TTL, so the reset was made %s, by %s — a firewall rule such as iptables REJECT --reject-with tcp-reset, an IPS, a load balancer or a proxy — not by %s.",
+		ds.Name, subject, verb, host, map[bool]string{true: "arrives", false: "arrive"}[len(fs) == 1], x.TTL, f0.from, distance, device, host)
 	if f0.idOutlier {
 		f.Explanation += fmt.Sprintf(" Its IP ID (%d) also breaks %s's counter.", x.IPID, host)
 	}
@@ -226,23 +238,15 @@ func forgedFinding(p *detect.Pass, ds *detect.Dataset, fs []forgery) detect.Find
 		f.Explanation += fmt.Sprintf(" The SYNs were refused on the way: %s may well be listening.", host)
 	}
 	// Where along the path the reset appears.
-	where, seen, missing := "", []string(nil), []string(nil)
+	var loc located
 	if len(p.Datasets) > 1 {
-		where, seen, missing = locate(rstSightings(p, ds, x))
-		if len(missing) > 0 {
-			line := fmt.Sprintf("the RST shows at %s and not at %s, which saw the connection", joinAnd(seen), joinAnd(missing))
-			if where != "" {
-				line += ": it was made " + where
-			}
-			f.Vantages = append(f.Vantages, line)
-			f.Explanation += " The RST shows at " + joinAnd(seen) + " but not at " + joinAnd(missing)
-			if where != "" {
-				f.Explanation += ": it enters the path " + where + "."
-			} else {
-				f.Explanation += "."
-			}
+		loc = locatePacket(rstSightings(p, ds, x))
+		if s := loc.sentence("The RST", "was made"); s != "" {
+			f.Explanation += " " + s
+			f.Vantages = append(f.Vantages, loc.line("the RST"))
 		}
 	}
+	where := loc.where
 	f.AddEvidence(detect.Packet(ds, x.Ref, fmt.Sprintf("RST claiming to be from %s: TTL %d (initial %d, %d hops), IP ID %d, window %d",
 		x.Src, x.TTL, initialTTL(x.TTL), hops(x.TTL), x.IPID, x.Window)))
 	if f0.genuine.Valid() {
@@ -273,12 +277,12 @@ func forgedFinding(p *detect.Pass, ds *detect.Dataset, fs []forgery) detect.Find
 	f.AddFact("after_data", fmt.Sprint(afterData))
 	var next []string
 	if f0.sameInitial() {
-		next = append(next, fmt.Sprintf("Look for the device %s from %s towards %s (traceroute -T -p %d %s from the capture point lists the hops): "+
+		next = append(next, fmt.Sprintf("Look for the device at hop %d of traceroute -T -p %d %s run from %s (or a transparent firewall just before it): "+
 			"a firewall or security group rule that rejects with a TCP reset, an IPS, or a proxy or load balancer that resets.",
-			plural(hops(x.TTL), "hop", "hops"), ds.Name, host, x.Src.Port, host))
+			hops(x.TTL)+1, x.Src.Port, host, ds.Name))
 	} else {
-		next = append(next, fmt.Sprintf("Look for a network device %s from %s (initial TTL %d is typical of routers, firewalls and load balancers) that resets traffic to %s.",
-			plural(hops(x.TTL), "hop", "hops"), ds.Name, initialTTL(x.TTL), host))
+		next = append(next, fmt.Sprintf("Look for a network device %s (initial TTL %d is typical of routers, firewalls and load balancers) that resets traffic to %s.",
+			device, initialTTL(x.TTL), host))
 	}
 	if where != "" {
 		next = append(next, fmt.Sprintf("Check the rules and logs of the device %s: its counters grow with each reset.", where))

@@ -310,7 +310,7 @@ func idleFinding(p *detect.Pass, ds *detect.Dataset, g *idleGroup) detect.Findin
 	}
 	where := "the firewall, NAT or proxy between the client and " + g.server.String()
 	if first.forged != nil && first.forged.sameInitial() {
-		where = fmt.Sprintf("the stateful device %s from %s towards %s", plural(hops(first.rst.TTL), "hop", "hops"), ds.Name, g.server)
+		where = fmt.Sprintf("the stateful device at hop %d of traceroute -T -p %d %s from %s", hops(first.rst.TTL)+1, first.server.Port, g.server, ds.Name)
 	}
 	limit := detect.Seconds(g.hi)
 	if g.lazy && g.lo > 0 {
@@ -337,14 +337,9 @@ func idleFinding(p *detect.Pass, ds *detect.Dataset, g *idleGroup) detect.Findin
 func idleVantages(p *detect.Pass, ds *detect.Dataset, g *idleGroup) string {
 	first := g.resets[0]
 	x := first.rst
-	where, seen, missing := locate(rstSightings(p, ds, x))
 	out := ""
-	if len(missing) > 0 {
-		out = fmt.Sprintf(" The RSTs show at %s and not at %s, which saw the connections", joinAnd(seen), joinAnd(missing))
-		if where != "" {
-			out += ": they were made " + where
-		}
-		out += "."
+	if s := locatePacket(rstSightings(p, ds, x)).sentence("The first RST", "was made"); s != "" {
+		out = " " + s
 	}
 	if !g.lazy || !x.Trigger.Valid() {
 		return out

@@ -183,7 +183,7 @@ func (fc *flowCount) describe() string {
 		s += ", " + strings.Join(parts, ", ")
 	}
 	if fc.forged > 0 {
-		s += fmt.Sprintf("; %d not made by %s (TTL does not fit: see reset.forged)", fc.forged, fc.key.from)
+		s += fmt.Sprintf("; %d not made by %s (their TTL does not fit its packets)", fc.forged, fc.key.from)
 	}
 	return s
 }

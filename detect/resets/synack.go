@@ -3,6 +3,7 @@ package resets
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/wiresleuth/wiresleuth/conn"
 	"github.com/wiresleuth/wiresleuth/detect"
@@ -26,10 +27,33 @@ var SpuriousSYNACK = &detect.Detector{
 	Run:      runSpurious,
 }
 
+// minRepeat is the shortest gap between a SYN-ACK and its repeat taken as
+// the server's retransmission timer (1 s on Linux, 3 s on older stacks):
+// a copy within it is a duplicate made on the way, or the answer to a
+// duplicated SYN.
+const minRepeat = 200 * time.Millisecond
+
 // spurious reports whether a repeated SYN-ACK came after this vantage
 // point saw the client acknowledge the first one, with no SYN of its own
-// to answer.
-func spurious(r *SYNACKRepeat) bool { return r.ACK.Valid() && r.N > r.SYNsBefore }
+// to answer, on the server's timer.
+func spurious(r *SYNACKRepeat) bool {
+	return r.ACK.Valid() && r.N > r.SYNsBefore && r.Time.Sub(r.FirstSYNACK.Time) >= minRepeat
+}
+
+// answersSYNElsewhere reports whether another vantage point saw as many
+// SYNs as SYN-ACKs by the time of the repeat: it answers a SYN (a
+// retransmitted or duplicated one) that this capture did not see.
+func answersSYNElsewhere(p *detect.Pass, self *detect.Dataset, r *SYNACKRepeat) bool {
+	for _, ds := range p.Datasets {
+		if ds == self {
+			continue
+		}
+		if x := findRepeat(ds, r.Client, r.Server, r.Seq, r.N); x != nil && x.N <= x.SYNsBefore {
+			return true
+		}
+	}
+	return false
+}
 
 // findRepeat returns a dataset's sighting of the nth SYN-ACK of a
 // connection (same endpoints and ISN).
@@ -51,7 +75,7 @@ func runSpurious(p *detect.Pass) error {
 		counts := map[int64]int{}
 		for i := range res.Repeats {
 			r := &res.Repeats[i]
-			if !spurious(r) {
+			if !spurious(r) || answersSYNElsewhere(p, ds, r) {
 				continue
 			}
 			counts[r.Stream]++
