@@ -156,6 +156,7 @@ func spuriousFinding(p *detect.Pass, ds *detect.Dataset, srv flow.Endpoint, rs [
 		switch {
 		case len(ackMissing) > 0 && ackWhere != "":
 			cause = "ack lost"
+			f.AddFact("ack_lost", ackWhere)
 			fmt.Fprintf(&b, "The client's ACK shows at %s but not at %s: it was lost %s, so the server, still waiting for it, repeated its SYN-ACK. ", joinAnd(ackSeen), joinAnd(ackMissing), ackWhere)
 			f.Vantages = append(f.Vantages, fmt.Sprintf("the client's ACK shows at %s, not at %s", joinAnd(ackSeen), joinAnd(ackMissing)))
 		case len(ackSeen) > 0 && len(ackMissing) == 0:
@@ -199,10 +200,22 @@ func spuriousFinding(p *detect.Pass, ds *detect.Dataset, srv flow.Endpoint, rs [
 	if where != "" {
 		f.AddFact("repeat_lost", where)
 	}
-	f.NextSteps = []string{
-		fmt.Sprintf("On %s, check the listening socket's accept queue: ss -ltn 'sport = :%d' (Recv-Q against Send-Q, the backlog) and nstat -az TcpExtListenOverflows TcpExtListenDrops; if they grow, raise the application's listen backlog and net.core.somaxconn, and fix what makes it accept slowly (a busy accept loop; an old xinetd had such a bug).", srv.Addr, srv.Port),
-		fmt.Sprintf("Check the host firewall on %s for dropped packets of established connections (iptables -L -v -n counters, conntrack -S).", srv.Addr),
-		"Capture on both ends at the same time and compare: an ACK seen leaving the client and never arriving is lost on the path; a repeated SYN-ACK that leaves the server and never arrives is dropped by a stateful firewall that considers the connection established.",
+	queue := fmt.Sprintf("On %s, check the listening socket's accept queue: ss -ltn 'sport = :%d' (Recv-Q against Send-Q, the backlog) and nstat -az TcpExtListenOverflows TcpExtListenDrops; if they grow, raise the application's listen backlog and net.core.somaxconn, and fix what makes it accept slowly (a busy accept loop; an old xinetd had such a bug).", srv.Addr, srv.Port)
+	hostFW := fmt.Sprintf("Check the host firewall on %s for dropped packets of established connections (iptables -L -v -n counters, conntrack -S).", srv.Addr)
+	both := "Capture on both ends at the same time and compare: an ACK seen leaving the client and never arriving is lost on the path; a repeated SYN-ACK that leaves the server and never arrives is dropped by a stateful firewall that considers the connection established."
+	switch cause {
+	case "ack lost":
+		f.NextSteps = []string{
+			"Find what drops the client's ACK " + strings.TrimPrefix(f.Fact("ack_lost"), "") + ": interface errors and drop counters along that stretch, a firewall or rate limit that drops bare ACKs.",
+			both,
+		}
+	case "ack ignored":
+		f.NextSteps = []string{queue, hostFW}
+		if len(synackMissing) > 0 {
+			f.NextSteps = append(f.NextSteps, fmt.Sprintf("Check the stateful firewall %s: it drops the repeated SYN-ACK of a connection it already considers established.", where))
+		}
+	default:
+		f.NextSteps = []string{both, queue, hostFW}
 	}
 	return f
 }
