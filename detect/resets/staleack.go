@@ -65,11 +65,17 @@ func serverState(o *OldConn) (state, why string) {
 }
 
 // clientNext says what the client did after the bare ACKs.
-func clientNext(sc *StaleConn) (text, short string) {
+func clientNext(sc *StaleConn, state string) (text, short string) {
 	var parts []string
 	answered := slices.ContainsFunc(sc.ClientRSTs, func(r ClientRST) bool { return r.AnswersACK })
 	if answered {
-		parts = append(parts, "answered a bare ACK with a RST whose sequence number is the ACK's acknowledgment number, as RFC 793 tells a SYN-SENT socket to (on Linux that RST ends the server's TIME_WAIT unless net.ipv4.tcp_rfc1337=1)")
+		w := "answered a bare ACK with a RST whose sequence number is the ACK's acknowledgment number, as RFC 793 tells a SYN-SENT socket to"
+		if state == "TIME_WAIT" {
+			w += " (on Linux that RST ends the server's TIME_WAIT unless net.ipv4.tcp_rfc1337=1)"
+		} else {
+			w += " (it resets the connection the server still held)"
+		}
+		parts = append(parts, w)
 	}
 	if sc.SYNCount > 1 {
 		var gaps []string
@@ -129,17 +135,23 @@ func staleFinding(ds *detect.Dataset, srv flow.Endpoint, scs []*StaleConn) detec
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "In %s, %s from %s to %s", ds.Name, plural(sc.SYNCount, "SYN", "SYNs"), sc.Client, srv)
+	fmt.Fprintf(&b, "In %s, %s opened a connection from %s to %s", ds.Name, sc.Client.Addr, sc.Client, srv)
 	ago := time.Duration(-1)
 	if old != nil && old.Last.Valid() {
 		ago = sc.FirstSYN.Time.Sub(old.Last.Time)
-		fmt.Fprintf(&b, " reused the 4-tuple of a connection whose last packet was %s earlier, and", detect.Seconds(ago))
+		fmt.Fprintf(&b, ", reusing the 4-tuple of a connection whose last packet was %s earlier", detect.Seconds(ago))
 	}
-	fmt.Fprintf(&b, " %s answered not by a SYN-ACK but by %s acknowledging %d, not the SYN's %d.",
-		map[bool]string{true: "were", false: "was"}[sc.SYNCount > 1], plural(sc.ACKCount, "bare ACK", "bare ACKs"), sc.ACKAck, sc.SYNSeq+1)
+	answered := "its SYN was"
+	switch {
+	case sc.SYNCount > 1 && sc.ACKCount >= sc.SYNCount:
+		answered = fmt.Sprintf("each of its %d SYNs was", sc.SYNCount)
+	case sc.SYNCount > 1:
+		answered = fmt.Sprintf("%d of its %d SYNs %s", sc.ACKCount, sc.SYNCount, map[bool]string{true: "was", false: "were"}[sc.ACKCount == 1])
+	}
+	fmt.Fprintf(&b, "; %s answered not by a SYN-ACK but by a bare ACK acknowledging %d, not the SYN's %d.", answered, sc.ACKAck, sc.SYNSeq+1)
 	oldNumbers := old != nil && old.HaveClientEnd && sc.ACKAck == old.ClientEnd
 	if oldNumbers {
-		b.WriteString(" That is exactly where the older connection's client side ended (its last sequence number, FIN included): the server is answering for the old connection.")
+		b.WriteString(" That is exactly where the older connection's client side ended (the next sequence number it would have sent): the server is answering for the old connection.")
 	}
 	b.WriteString(" " + why)
 
@@ -167,7 +179,7 @@ func staleFinding(ds *detect.Dataset, srv flow.Endpoint, scs []*StaleConn) detec
 			fmt.Fprintf(&b, " Its ISN is %d above the old connection's RCV.NXT, which a Linux server would accept even without timestamps: the server is not Linux or does not treat this tuple as reusable.", -below)
 		}
 	}
-	next, short := clientNext(sc)
+	next, short := clientNext(sc, state)
 	fmt.Fprintf(&b, " The client then %s.", next)
 	if len(scs) > 1 {
 		fmt.Fprintf(&b, " %s to %s show the same (%d never connected).", plural(len(scs), "connection", "connections"), srv, failed)
@@ -228,7 +240,11 @@ func staleFinding(ds *detect.Dataset, srv flow.Endpoint, scs []*StaleConn) detec
 		f.AddFact("closed_ago_s", secs(ago))
 	}
 	if old != nil {
-		f.AddFact("closed_first_by", old.FirstCloser.String())
+		by := old.FirstCloser.String()
+		if old.FirstCloser == Unknown {
+			by = "none"
+		}
+		f.AddFact("closed_first_by", by)
 	}
 	f.AddFact("old_numbers", fmt.Sprint(oldNumbers))
 	f.AddFact("syns", fmt.Sprint(sc.SYNCount))
