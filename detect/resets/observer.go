@@ -29,9 +29,12 @@ const (
 	MaxRepeats  = 10_000
 	MaxServices = 100_000
 	maxStreams  = 1 << 20
-	// Streams silent this long are forgotten (after TIME_WAIT, which is
-	// 60 s on Linux and up to 4 min elsewhere, has run out).
-	streamIdle = 5 * time.Minute
+	// Streams silent this long are forgotten: closed or never
+	// established ones after TIME_WAIT (60 s on Linux, up to 4 min
+	// elsewhere) has run out, established ones after the longest idle
+	// timeout worth measuring.
+	closedIdle = 5 * time.Minute
+	openIdle   = 2 * time.Hour
 	sweepEvery = 30 * time.Second
 	// minGapSample is the shortest silence worth noting as survived.
 	minGapSample = 100 * time.Millisecond
@@ -107,6 +110,10 @@ type RST struct {
 	// PeerClosedBefore: the peer's first FIN came before Trigger (a
 	// trigger that is a FIN retransmission resumes nothing).
 	PeerClosedBefore bool
+	// AcksAll: the RST acknowledges everything the peer sent, so the
+	// sender had received it all (an application closing with a reset
+	// after a complete exchange, rather than one breaking off).
+	AcksAll bool
 	// RTT is the handshake's round trip through this capture point (SYN
 	// to the ACK of the SYN-ACK), 0 if not seen.
 	RTT time.Duration
@@ -489,6 +496,7 @@ func (o *observation) addRST(p *pipeline.Packet, s *stream, d flow.Dir, ref conn
 		x.Established = s.synacks[0]+s.synacks[1] > 0 && (s.hsAck[0].Valid() || s.hsAck[1].Valid())
 		x.PeerClosedBefore = s.fin[r].Valid() && (!x.Trigger.Valid() || s.fin[r].Frame < x.Trigger.Frame)
 		x.RTT = s.rtt
+		x.AcksAll = x.ACK && s.haveNxt[r] && x.Ack == s.nxt[r]
 	}
 	o.res.RSTs = append(o.res.RSTs, x)
 }
@@ -512,7 +520,11 @@ func (o *observation) retire(s *stream) {
 
 func (o *observation) sweep(now capture.Time) {
 	for k, s := range o.streams {
-		if now.Sub(s.lastAny) > streamIdle {
+		limit := closedIdle
+		if s.pkts[0] > 0 && s.pkts[1] > 0 && !s.fin[0].Valid() && !s.fin[1].Valid() && s.rsts[0]+s.rsts[1] == 0 {
+			limit = openIdle
+		}
+		if now.Sub(s.lastAny) > limit {
 			o.retire(s)
 			delete(o.streams, k)
 		}

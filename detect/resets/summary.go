@@ -29,12 +29,13 @@ const (
 	ctxHandshake = "during the handshake"
 	ctxFIN       = "after a FIN"
 	ctxIdle      = "after idle"
-	ctxData      = "after data"
+	ctxEnd       = "after a complete exchange"
+	ctxData      = "in the middle of data"
 	ctxNoData    = "with no data exchanged"
 	ctxUnknown   = "in a connection seen only in part"
 )
 
-var contextOrder = []string{ctxSYN, ctxHandshake, ctxIdle, ctxData, ctxFIN, ctxNoData, ctxUnknown}
+var contextOrder = []string{ctxSYN, ctxHandshake, ctxIdle, ctxData, ctxEnd, ctxFIN, ctxNoData, ctxUnknown}
 
 // contextOf says what a reset followed.
 func contextOf(x *RST) string {
@@ -49,6 +50,8 @@ func contextOf(x *RST) string {
 		return ctxFIN
 	case answersResume(x), x.SinceAny >= minIdle:
 		return ctxIdle
+	case (x.SelfData || x.PeerData) && x.AcksAll:
+		return ctxEnd
 	case x.SelfData || x.PeerData:
 		return ctxData
 	}
@@ -250,7 +253,7 @@ func runSummary(p *detect.Pass) error {
 	for i := range texts {
 		fmt.Fprintf(&b, "At %s: %s ", names[i], texts[i])
 	}
-	b.WriteString("Resets that answer a SYN refuse a connection; after a FIN or at the end of an exchange they are often an application's way of closing; after idle or in the middle of data they break a connection someone was using.")
+	b.WriteString("Resets that answer a SYN refuse a connection; after a FIN or after a complete exchange (the reset acknowledges all the peer sent) they are often an application's way of closing; after idle or in the middle of data they break a connection someone was using.")
 	f.Explanation = b.String()
 	for _, c := range contextOrder {
 		if x := main.firstByCtx[c]; x != nil {
