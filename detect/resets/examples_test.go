@@ -122,3 +122,45 @@ func TestExamplesPrecision(t *testing.T) {
 		})
 	}
 }
+
+// Real-stack captures made by testdata/make-captures.sh.
+
+// The GridFTP story on the real stack: a full accept queue drops the
+// final ACKs, the server repeats its SYN-ACKs, a stateful firewall drops
+// the repeats.
+func TestListenOverflow(t *testing.T) {
+	rep := run(t, "testdata/listen-overflow")
+	f := one(t, rep, "handshake.spurious-synack")
+	facts(t, f, map[string]string{
+		"server": "10.99.1.2:2811", "cause": "ack ignored", "repeat_seen_at": "router-out,server",
+		"repeat_missing_at": "client,router-in", "repeat_lost": "between router-in and router-out",
+	})
+	factNear(t, f, "repeat_after_s", 1, 0.05)
+	if f.Affected != 2 || f.OutOf != 7 {
+		t.Errorf("affects %d of %d, want 2 of 7", f.Affected, f.OutOf)
+	}
+	says(t, f, "accept queue", "never at client and router-in", "stateful firewall between router-in and router-out")
+	none(t, rep, "handshake.stale-ack", "reset.forged", "reset.idle-timeout", "handshake.unanswered")
+}
+
+// TIME_WAIT assassination on the real stack: a Linux client without
+// timestamps reuses its port at once after uploading 4 MB; its SYN-SENT
+// socket answers the stale ACK with a RST and connects on the retry.
+func TestTimewaitAssassination(t *testing.T) {
+	rep := run(t, "testdata/timewait-assassination")
+	f := one(t, rep, "handshake.stale-ack")
+	if f.Severity.String() != "warning" {
+		t.Errorf("severity %s: the client connected, late", f.Severity)
+	}
+	facts(t, f, map[string]string{
+		"server": "10.99.0.3:80", "client": "10.99.0.2:40001", "server_state": "TIME_WAIT", "closed_first_by": "server",
+		"old_numbers": "true", "timestamps": "neither", "client_next": "connected late", "stale_acks": "1",
+	})
+	says(t, f, "RFC 793", "tcp_rfc1337")
+	for i := 1; i < len(f.Evidence); i++ {
+		if f.Evidence[i].Frame < f.Evidence[i-1].Frame {
+			t.Errorf("evidence out of capture order: %d after %d", f.Evidence[i].Frame, f.Evidence[i-1].Frame)
+		}
+	}
+	none(t, rep, "reset.forged", "reset.idle-timeout", "handshake.spurious-synack")
+}

@@ -232,6 +232,8 @@ func staleFinding(ds *detect.Dataset, srv flow.Endpoint, scs []*StaleConn) detec
 	if sc.SYNACK.Valid() {
 		f.AddEvidence(detect.Packet(ds, sc.SYNACK, "the SYN-ACK that finally came"))
 	}
+	// The evidence tells a story: in capture order.
+	slices.SortStableFunc(f.Evidence, func(a, b detect.Evidence) int { return cmp.Compare(a.Frame, b.Frame) })
 
 	f.AddFact("server", srv.String())
 	f.AddFact("client", sc.Client.String())

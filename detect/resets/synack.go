@@ -178,7 +178,17 @@ func spuriousFinding(p *detect.Pass, ds *detect.Dataset, srv flow.Endpoint, rs [
 	if rec := recs[r.Stream]; rec != nil {
 		cl := sideOf(rec, r.Client)
 		if n := cl.Analysis.Count(tcp.Retransmission); n > 0 {
-			fmt.Fprintf(&b, " Afterwards the client retransmitted %s; the connection ended %s.", plural(int(n), "segment", "segments"), detect.OutcomeOf(rec))
+			end := "then completed normally"
+			switch o := detect.OutcomeOf(rec); o {
+			case detect.Completed:
+			case detect.Reset:
+				end = "was then reset"
+			case detect.OpenAtEnd:
+				end = "was still open when the capture ended"
+			default:
+				end = "did not complete normally"
+			}
+			fmt.Fprintf(&b, " Afterwards the client retransmitted %s; the connection %s.", plural(int(n), "segment", "segments"), end)
 		}
 	}
 	f.Explanation = strings.TrimSpace(b.String())
