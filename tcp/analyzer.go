@@ -31,14 +31,14 @@ var DefaultConfig = Config{
 	SYNTimeout:       3 * time.Minute,
 	IdleTimeout:      30 * time.Minute,
 	Linger:           2 * time.Minute,
-	MaxConversations: 1 << 20,
+	MaxConversations: 1 << 18,
 }
 
 // Analyzer annotates TCP segments as tshark's sequence analysis does. It is
 // not safe for concurrent use.
 type Analyzer struct {
 	cfg        Config
-	convs      map[flow.Key]*conv
+	convs      convTable
 	nextStream int64
 	queue      expiryQueue
 	free       []*conv // released conversations, reused to avoid allocating
@@ -66,11 +66,11 @@ func NewAnalyzer(cfg Config) *Analyzer {
 	if cfg.MaxConversations == 0 {
 		cfg.MaxConversations = DefaultConfig.MaxConversations
 	}
-	return &Analyzer{cfg: cfg, convs: map[flow.Key]*conv{}}
+	return &Analyzer{cfg: cfg, convs: newConvTable()}
 }
 
 // Live returns the number of conversations held.
-func (a *Analyzer) Live() int { return len(a.convs) }
+func (a *Analyzer) Live() int { return a.convs.n }
 
 // Streams returns the number of tcp.stream indexes handed out.
 func (a *Analyzer) Streams() int64 { return a.nextStream }
@@ -123,6 +123,7 @@ type conv struct {
 	last         capture.Time
 	synOnly      bool   // nothing but pure SYNs seen
 	gen          uint64 // matches its entry in the expiry queue
+	nextSameHash *conv  // collision chain of convTable
 }
 
 func (c *conv) reset(key flow.Key, stream int64, dir flow.Dir, now capture.Time) {
@@ -147,7 +148,7 @@ func (a *Analyzer) newConv(key flow.Key, dir flow.Dir, now capture.Time) *conv {
 	}
 	c.reset(key, a.nextStream, dir, now)
 	a.nextStream++
-	a.convs[key] = c
+	a.convs.put(c)
 	c.gen = a.queue.push(key, now)
 	return c
 }
@@ -180,7 +181,7 @@ func (a *Analyzer) Analyze(p *packet.Packet, ann *Annotation) bool {
 	key, dir := keyOf(p)
 	c := a.last
 	if c == nil || !c.key.Equal(key) {
-		c = a.convs[key]
+		c = a.convs.get(key)
 	}
 	isNew := c == nil
 	if isNew {
@@ -380,7 +381,7 @@ func (a *Analyzer) quoted(p *packet.Packet, ann *Annotation) {
 	t := q.TCP
 	flags := t.Flags()
 	key, dir := flow.New(header.ProtoTCP, q.Src, q.SrcPort, q.Dst, q.DstPort)
-	c := a.convs[key]
+	c := a.convs.get(key)
 	isNew := c == nil
 	if isNew {
 		c = a.newConv(key, dir, p.Time)
@@ -407,7 +408,7 @@ func (a *Analyzer) quoted(p *packet.Packet, ann *Annotation) {
 // replace starts a new conversation on key, as tshark does for a reused
 // 4-tuple.
 func (a *Analyzer) replace(old *conv, key flow.Key, dir flow.Dir, now capture.Time) *conv {
-	delete(a.convs, key)
+	a.convs.del(old)
 	if a.last == old {
 		a.last = nil
 	}
