@@ -150,6 +150,9 @@ func (a *Analyzer) newConv(key flow.Key, dir flow.Dir, now capture.Time) *conv {
 	a.nextStream++
 	a.convs.put(c)
 	c.gen = a.queue.push(key, now)
+	// A conversation queued behind others is due after them; one queued
+	// into empty queues sets the next check itself.
+	a.nextExpiry = min(a.nextExpiry, now.Add(a.cfg.SYNTimeout))
 	return c
 }
 

@@ -31,8 +31,6 @@ const (
 )
 
 func (q *expiryQueue) push(key flow.Key, at capture.Time) uint64 {
-	// A new conversation's deadline is never earlier than a queued one's:
-	// nextExpiry stays valid.
 	q.gen++
 	q.q[classSYN] = append(q.q[classSYN], queued{key, q.gen, at})
 	return q.gen
