@@ -23,6 +23,10 @@ type Config struct {
 	// MaxConversations caps live conversations; beyond it the least
 	// recently active are released early.
 	MaxConversations int
+	// StreamsOnly assigns tcp.stream indexes and relative sequence numbers
+	// (which port reuse and the handshake decide) without the per-segment
+	// analysis: for the conversation table, which needs no more.
+	StreamsOnly bool
 }
 
 // DefaultConfig keeps every conversation of an ordinary capture for as
@@ -232,7 +236,7 @@ func (a *Analyzer) Analyze(p *packet.Packet, ann *Annotation) bool {
 		rev.baseSet = true
 	}
 
-	if a.sequence(c, fwd, rev, ann, p.Frame, now, seq, ack, seglen, flags, win) {
+	if !a.cfg.StreamsOnly && a.sequence(c, fwd, rev, ann, p.Frame, now, seq, ack, seglen, flags, win) {
 		record = true
 	}
 
@@ -278,7 +282,7 @@ func (a *Analyzer) Analyze(p *packet.Packet, ann *Annotation) bool {
 	}
 
 	// Options are read after the analysis, as tshark dissects them.
-	if t.HeaderLen() > header.TCPMinLen {
+	if t.HeaderLen() > header.TCPMinLen && !a.cfg.StreamsOnly {
 		scanOptions(t.Options(), fwd)
 	}
 	if flags&thSYN != 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wiresleuth/wiresleuth/convtable"
 	"github.com/wiresleuth/wiresleuth/pipeline"
+	"github.com/wiresleuth/wiresleuth/tcp"
 )
 
 func runConv(args []string, stdout, stderr io.Writer) int {
@@ -34,7 +35,9 @@ func runConv(args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		tables[f] = convtable.New()
 	}
-	sums, ok := runAll(files, stderr, func(f string, p *pipeline.Packet) { tables[f].Add(p) })
+	// The table needs tcp.stream, not the per-segment analysis.
+	opt := pipeline.Options{TCP: tcp.Config{StreamsOnly: true}}
+	sums, ok := runAll(files, opt, stderr, func(f string, p *pipeline.Packet) { tables[f].Add(p) })
 	if !ok {
 		return 2
 	}

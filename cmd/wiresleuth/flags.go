@@ -38,7 +38,7 @@ func runFlags(args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		counters[f] = flagstat.New(uint16(*port))
 	}
-	sums, ok := runAll(files, stderr, func(f string, p *pipeline.Packet) { counters[f].Add(p) })
+	sums, ok := runAll(files, pipeline.Options{NoTCP: true}, stderr, func(f string, p *pipeline.Packet) { counters[f].Add(p) })
 	if !ok {
 		return 2
 	}
