@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -12,7 +13,10 @@ import (
 	"github.com/wiresleuth/wiresleuth/tcp"
 )
 
-func runConv(args []string, stdout, stderr io.Writer) int {
+func runConv(args []string, out, stderr io.Writer) int {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	defer bw.Flush()
+	var stdout io.Writer = bw
 	fs := flag.NewFlagSet("conv", flag.ContinueOnError)
 	format := fs.String("format", "text", "output format: text, json or tsv")
 	proto := fs.String("proto", "all", "conversations to list: tcp, udp or all")
