@@ -53,25 +53,70 @@ func connOf(ds *detect.Dataset, client, server flow.Endpoint, start conn.Ref, ui
 	return detect.NewConn(ds.Name, "tcp", client, server, start.Time, uid)
 }
 
-// briefOf returns the brief of a tcp.stream.
-func briefOf(ds *detect.Dataset, stream int64) *detect.Brief {
-	for i := range ds.Briefs {
-		if b := &ds.Briefs[i]; b.Stream == stream && b.Proto == conn.ProtoTCP {
-			return b
-		}
-	}
-	return nil
+// index makes the lookups detectors need into a dataset's briefs and
+// resets cost a map access, not a scan: captures hold up to a million
+// connections.
+type index struct {
+	stream   map[int64]*detect.Brief
+	pair     map[[2]flow.Endpoint][]*detect.Brief // (originator, responder)
+	clientTo map[clientService][]*detect.Brief
+	host     map[netip.Addr]int    // TCP connections with a host on either side
+	resp     map[netip.Addr]int    // TCP connections to a host
+	to       map[flow.Endpoint]int // TCP connections to a service
+	rsts     map[rstKey]bool
 }
 
-// briefsOf returns the briefs of the connections between two endpoints,
-// whichever side originated them.
-func briefsOf(ds *detect.Dataset, a, b flow.Endpoint) []*detect.Brief {
-	var out []*detect.Brief
+type clientService struct {
+	client netip.Addr
+	server flow.Endpoint
+}
+
+type rstKey struct {
+	src, dst flow.Endpoint
+	seq      uint32
+}
+
+// indexes builds each dataset's index on first use.
+type indexes map[*detect.Dataset]*index
+
+func (ix indexes) of(ds *detect.Dataset) *index {
+	if x := ix[ds]; x != nil {
+		return x
+	}
+	x := &index{stream: map[int64]*detect.Brief{}, pair: map[[2]flow.Endpoint][]*detect.Brief{}, clientTo: map[clientService][]*detect.Brief{},
+		host: map[netip.Addr]int{}, resp: map[netip.Addr]int{}, to: map[flow.Endpoint]int{}, rsts: map[rstKey]bool{}}
 	for i := range ds.Briefs {
-		x := &ds.Briefs[i]
-		if x.Proto == conn.ProtoTCP && (x.Orig == a && x.Resp == b || x.Orig == b && x.Resp == a) {
-			out = append(out, x)
+		b := &ds.Briefs[i]
+		if b.Proto != conn.ProtoTCP {
+			continue
 		}
+		if b.Stream >= 0 {
+			x.stream[b.Stream] = b
+		}
+		k := [2]flow.Endpoint{b.Orig, b.Resp}
+		x.pair[k] = append(x.pair[k], b)
+		cs := clientService{b.Orig.Addr, b.Resp}
+		x.clientTo[cs] = append(x.clientTo[cs], b)
+		x.host[b.Orig.Addr]++
+		if b.Resp.Addr != b.Orig.Addr {
+			x.host[b.Resp.Addr]++
+		}
+		x.resp[b.Resp.Addr]++
+		x.to[b.Resp]++
+	}
+	for _, r := range resultOf(ds).RSTs {
+		x.rsts[rstKey{r.Src, r.Dst, r.Seq}] = true
+	}
+	ix[ds] = x
+	return x
+}
+
+// between returns the briefs of the connections between two endpoints,
+// whichever side originated them.
+func (x *index) between(a, b flow.Endpoint) []*detect.Brief {
+	out := x.pair[[2]flow.Endpoint{a, b}]
+	if other := x.pair[[2]flow.Endpoint{b, a}]; len(other) > 0 {
+		out = append(append([]*detect.Brief(nil), out...), other...)
 	}
 	return out
 }
@@ -196,20 +241,16 @@ func (l located) sentence(what, verb string) string {
 
 // rstSightings says at which vantage points a reset shows: the same
 // 4-tuple, direction and sequence number.
-func rstSightings(p *detect.Pass, self *detect.Dataset, x *RST) []sighting {
+func rstSightings(p *detect.Pass, ix indexes, self *detect.Dataset, x *RST) []sighting {
 	var out []sighting
 	for i, ds := range p.Datasets {
 		s := sighting{name: ds.Name, position: i}
 		if ds == self {
 			s.conn, s.seen = true, true
 		} else {
-			s.conn = len(briefsOf(ds, x.Src, x.Dst)) > 0
-			for _, y := range resultOf(ds).RSTs {
-				if y.Src == x.Src && y.Dst == x.Dst && y.Seq == x.Seq {
-					s.seen = true
-					break
-				}
-			}
+			in := ix.of(ds)
+			s.conn = len(in.between(x.Src, x.Dst)) > 0
+			s.seen = in.rsts[rstKey{x.Src, x.Dst, x.Seq}]
 		}
 		out = append(out, s)
 	}

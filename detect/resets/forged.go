@@ -144,6 +144,7 @@ type forgedKey struct {
 }
 
 func runForged(p *detect.Pass) error {
+	ix := indexes{}
 	for _, ds := range p.Datasets {
 		idle := idleClaims(p, ds)
 		var order []forgedKey
@@ -161,26 +162,22 @@ func runForged(p *detect.Pass) error {
 			groups[k] = append(groups[k], f)
 		}
 		for _, k := range order {
-			p.Report(forgedFinding(p, ds, groups[k]))
+			p.Report(forgedFinding(p, ix, ds, groups[k]))
 		}
 	}
 	return nil
 }
 
-func forgedFinding(p *detect.Pass, ds *detect.Dataset, fs []forgery) detect.Finding {
+func forgedFinding(p *detect.Pass, ix indexes, ds *detect.Dataset, fs []forgery) detect.Finding {
 	f0 := &fs[0]
 	x := f0.rst
 	host := x.Src.Addr
 	f := detect.Finding{
 		Severity:   detect.Error,
 		Affected:   len(fs),
+		OutOf:      ix.of(ds).host[host],
 		Comparable: fmt.Sprintf("TCP connections with %s", host),
 		Score:      float64(len(fs)),
-	}
-	for i := range ds.Briefs {
-		if b := &ds.Briefs[i]; b.Proto == conn.ProtoTCP && (b.Orig.Addr == host || b.Resp.Addr == host) {
-			f.OutOf++
-		}
 	}
 	var synAnswers, afterData int
 	for i := range fs {
@@ -240,7 +237,7 @@ func forgedFinding(p *detect.Pass, ds *detect.Dataset, fs []forgery) detect.Find
 	// Where along the path the reset appears.
 	var loc located
 	if len(p.Datasets) > 1 {
-		loc = locatePacket(rstSightings(p, ds, x))
+		loc = locatePacket(rstSightings(p, ix, ds, x))
 		if s := loc.sentence("The RST", "was made"); s != "" {
 			f.Explanation += " " + s
 			f.Vantages = append(f.Vantages, loc.line("the RST"))

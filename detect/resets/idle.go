@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wiresleuth/wiresleuth/conn"
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/flow"
 )
@@ -178,15 +177,17 @@ var knownTimeouts = []struct {
 }
 
 func runIdle(p *detect.Pass) error {
+	ix := indexes{}
 	for _, ds := range p.Datasets {
 		for _, g := range idleGroups(ds) {
-			p.Report(idleFinding(p, ds, &g))
+			p.Report(idleFinding(p, ix, ds, &g))
 		}
 	}
 	return nil
 }
 
-func idleFinding(p *detect.Pass, ds *detect.Dataset, g *idleGroup) detect.Finding {
+func idleFinding(p *detect.Pass, ix indexes, ds *detect.Dataset, g *idleGroup) detect.Finding {
+	in := ix.of(ds)
 	n := len(g.resets)
 	var services []string
 	var clients []flow.Endpoint
@@ -208,17 +209,13 @@ func idleFinding(p *detect.Pass, ds *detect.Dataset, g *idleGroup) detect.Findin
 	f := detect.Finding{
 		Severity:   detect.Error,
 		Affected:   n,
+		OutOf:      in.resp[g.server],
 		Comparable: fmt.Sprintf("TCP connections to %s", g.server),
 		Score:      float64(n),
 	}
-	for i := range ds.Briefs {
-		if b := &ds.Briefs[i]; b.Proto == conn.ProtoTCP && b.Resp.Addr == g.server {
-			f.OutOf++
-		}
-	}
 	for _, r := range g.resets {
 		uid := ""
-		if b := briefOf(ds, r.rst.Stream); b != nil {
+		if b := in.stream[r.rst.Stream]; b != nil {
 			f.AddConn(detect.NewConn(ds.Name, "tcp", b.Orig, b.Resp, b.Start, uid))
 		} else {
 			f.AddConn(connOf(ds, r.client, r.server, r.rst.Ref, uid))
@@ -296,7 +293,7 @@ func idleFinding(p *detect.Pass, ds *detect.Dataset, g *idleGroup) detect.Findin
 	}
 	// What the other vantage points saw of these connections.
 	if len(p.Datasets) > 1 {
-		f.Explanation += idleVantages(p, ds, g)
+		f.Explanation += idleVantages(p, ix, ds, g)
 	}
 	f.AddEvidence(detect.Packet(ds, first.rst.Ref, fmt.Sprintf("RST %s after the connection resumed; TTL %d", detect.Seconds(max(first.rst.SinceAny, 0)), first.rst.TTL)))
 	if g.lazy && first.rst.Trigger.Valid() {
@@ -334,18 +331,18 @@ func idleFinding(p *detect.Pass, ds *detect.Dataset, g *idleGroup) detect.Findin
 // idleVantages says what the other captures saw of the first reset
 // connection: whether the reset and the packet that resumed the
 // connection appear there.
-func idleVantages(p *detect.Pass, ds *detect.Dataset, g *idleGroup) string {
+func idleVantages(p *detect.Pass, ix indexes, ds *detect.Dataset, g *idleGroup) string {
 	first := g.resets[0]
 	x := first.rst
 	out := ""
-	if s := locatePacket(rstSightings(p, ds, x)).sentence("The first RST", "was made"); s != "" {
+	if s := locatePacket(rstSightings(p, ix, ds, x)).sentence("The first RST", "was made"); s != "" {
 		out = " " + s
 	}
 	if !g.lazy || !x.Trigger.Valid() {
 		return out
 	}
 	// Did the packet that resumed the connection get through?
-	here := briefOf(ds, x.Stream)
+	here := ix.of(ds).stream[x.Stream]
 	if here == nil {
 		return out
 	}
@@ -362,7 +359,7 @@ func idleVantages(p *detect.Pass, ds *detect.Dataset, g *idleGroup) string {
 		if other == ds {
 			continue
 		}
-		for _, b := range briefsOf(other, x.Src, x.Dst) {
+		for _, b := range ix.of(other).between(x.Src, x.Dst) {
 			if b.Start.Sub(here.Start) > time.Minute || here.Start.Sub(b.Start) > time.Minute {
 				continue
 			}

@@ -28,6 +28,7 @@ var StaleACK = &detect.Detector{
 const timeWait = 60 * time.Second
 
 func runStaleACK(p *detect.Pass) error {
+	ix := indexes{}
 	for _, ds := range p.Datasets {
 		res := resultOf(ds)
 		var order []flow.Endpoint
@@ -39,7 +40,7 @@ func runStaleACK(p *detect.Pass) error {
 			groups[sc.Server] = append(groups[sc.Server], sc)
 		}
 		for _, srv := range order {
-			p.Report(staleFinding(ds, srv, groups[srv]))
+			p.Report(staleFinding(ix.of(ds), ds, srv, groups[srv]))
 		}
 	}
 	return nil
@@ -106,7 +107,7 @@ func clientNext(sc *StaleConn, state string) (text, short string) {
 	return joinAnd(parts), short
 }
 
-func staleFinding(ds *detect.Dataset, srv flow.Endpoint, scs []*StaleConn) detect.Finding {
+func staleFinding(in *index, ds *detect.Dataset, srv flow.Endpoint, scs []*StaleConn) detect.Finding {
 	sc := scs[0]
 	failed := 0
 	for _, s := range scs {
@@ -117,7 +118,7 @@ func staleFinding(ds *detect.Dataset, srv flow.Endpoint, scs []*StaleConn) detec
 	f := detect.Finding{
 		Severity:   detect.Warning,
 		Affected:   len(scs),
-		OutOf:      detect.CountTo(ds, conn.ProtoTCP, srv),
+		OutOf:      in.to[srv],
 		Comparable: fmt.Sprintf("connections to %s", srv),
 		Score:      float64(len(scs)),
 	}
@@ -184,7 +185,7 @@ func staleFinding(ds *detect.Dataset, srv flow.Endpoint, scs []*StaleConn) detec
 	if len(scs) > 1 {
 		fmt.Fprintf(&b, " %s to %s show the same (%d never connected).", plural(len(scs), "connection", "connections"), srv, failed)
 	}
-	reuse := portReuse(ds, sc.Client.Addr, srv)
+	reuse := portReuse(in, sc.Client.Addr, srv)
 	b.WriteString(" " + reuse.text)
 	f.Explanation = b.String()
 
@@ -285,15 +286,12 @@ type reuseInfo struct {
 // portReuse describes how the client reuses ports towards the server:
 // connections, distinct ports, and reuses of a 4-tuple within TIME_WAIT of
 // a connection the server closed first.
-func portReuse(ds *detect.Dataset, client netip.Addr, srv flow.Endpoint) reuseInfo {
+func portReuse(in *index, client netip.Addr, srv flow.Endpoint) reuseInfo {
 	byPort := map[uint16][]*detect.Brief{}
 	n := 0
-	for i := range ds.Briefs {
-		b := &ds.Briefs[i]
-		if b.Proto == conn.ProtoTCP && b.Orig.Addr == client && b.Resp == srv {
-			byPort[b.Orig.Port] = append(byPort[b.Orig.Port], b)
-			n++
-		}
+	for _, b := range in.clientTo[clientService{client, srv}] {
+		byPort[b.Orig.Port] = append(byPort[b.Orig.Port], b)
+		n++
 	}
 	within, quickest := 0, time.Duration(-1)
 	for _, bs := range byPort {

@@ -68,6 +68,7 @@ func findRepeat(ds *detect.Dataset, client, server flow.Endpoint, seq uint32, n 
 }
 
 func runSpurious(p *detect.Pass) error {
+	ix := indexes{}
 	for _, ds := range p.Datasets {
 		res := resultOf(ds)
 		var order []flow.Endpoint
@@ -88,19 +89,19 @@ func runSpurious(p *detect.Pass) error {
 			groups[r.Server] = append(groups[r.Server], r)
 		}
 		for _, srv := range order {
-			p.Report(spuriousFinding(p, ds, srv, groups[srv], counts))
+			p.Report(spuriousFinding(p, ix, ds, srv, groups[srv], counts))
 		}
 	}
 	return nil
 }
 
-func spuriousFinding(p *detect.Pass, ds *detect.Dataset, srv flow.Endpoint, rs []*SYNACKRepeat, counts map[int64]int) detect.Finding {
+func spuriousFinding(p *detect.Pass, ix indexes, ds *detect.Dataset, srv flow.Endpoint, rs []*SYNACKRepeat, counts map[int64]int) detect.Finding {
 	recs := byStream(ds)
 	r := rs[0]
 	f := detect.Finding{
 		Severity:   detect.Warning,
 		Affected:   len(rs),
-		OutOf:      detect.CountTo(ds, conn.ProtoTCP, srv),
+		OutOf:      ix.of(ds).to[srv],
 		Comparable: fmt.Sprintf("connections to %s", srv),
 		Score:      float64(len(rs)),
 		Title:      fmt.Sprintf("%s repeated its SYN-ACK after the client had acknowledged it", srv),
@@ -134,7 +135,7 @@ func spuriousFinding(p *detect.Pass, ds *detect.Dataset, srv flow.Endpoint, rs [
 	if len(p.Datasets) > 1 {
 		var sight, ackSight []sighting
 		for i, other := range p.Datasets {
-			s := sighting{name: other.Name, position: i, conn: len(briefsOf(other, r.Client, srv)) > 0}
+			s := sighting{name: other.Name, position: i, conn: len(ix.of(other).between(r.Client, srv)) > 0}
 			a := sighting{name: other.Name, position: i}
 			if x := findRepeat(other, r.Client, srv, r.Seq, r.N); x != nil {
 				s.seen = true
