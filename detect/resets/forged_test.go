@@ -124,3 +124,21 @@ func TestForgedLookAlikes(t *testing.T) {
 		quiet(t, rep)
 	})
 }
+
+// IPv6: hop limits tell the same.
+func TestForgedIPv6(t *testing.T) {
+	c := synth.NewConn(synth.Config{
+		Client: synth.Endpoint{Addr: ep("[fd00::1]:40001")},
+		Server: synth.Endpoint{Addr: ep("[fd00::2]:443")},
+		Start:  t0, RTT: 10 * time.Millisecond, Hops: 2,
+	})
+	c.Handshake()
+	c.Send(synth.Client, 300)
+	c.Send(synth.Server, 5000)
+	p := c.Template(synth.Server)
+	p.Flags, p.Options, p.Origin = synth.RST|synth.ACK, nil, 0.5
+	c.Inject(p)
+	rep := run(t, writeOne(t, 0, c))
+	f := one(t, rep, "reset.forged")
+	facts(t, f, map[string]string{"claimed_sender": "fd00::2", "rst_ttl": "63", "sender_ttl": "62", "hops_closer": "1"})
+}

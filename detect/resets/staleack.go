@@ -50,7 +50,7 @@ func runStaleACK(p *detect.Pass) error {
 func serverState(o *OldConn) (state, why string) {
 	switch {
 	case o == nil:
-		return "an older connection", "The capture does not show the connection that used this 4-tuple before, but the ACK number is not the SYN's: the server still holds an older connection on it."
+		return "an older connection", "The capture does not show the connection that used this 4-tuple before, but the ACK number is not the SYN's: the server still holds an older connection on it (or a DDoS-mitigation device answers SYNs with a deliberately wrong ACK to make clients reset and retry)."
 	case o.ServerRST || o.ClientRST:
 		return "a connection that was reset", "The older connection on this 4-tuple ended with a reset, yet the server still answers for it."
 	case o.FirstCloser == Server && o.ServerFIN.Valid() && o.ClientFIN.Valid():
@@ -155,6 +155,9 @@ func staleFinding(in *index, ds *detect.Dataset, srv flow.Endpoint, scs []*Stale
 		b.WriteString(" That is exactly where the older connection's client side ended (the next sequence number it would have sent): the server is answering for the old connection.")
 	}
 	b.WriteString(" " + why)
+	if state == "TIME_WAIT" && ago > timeWait {
+		fmt.Fprintf(&b, " The reuse came %s after the close, later than Linux keeps TIME_WAIT (60 s): the server is not Linux (Windows keeps it 240 s by default, TcpTimedWaitDelay) or its clock for it is longer.", detect.Seconds(ago))
+	}
 
 	// Timestamps and the ISN decide whether Linux accepts the reuse.
 	synTS := sc.SYNTimestamps

@@ -80,6 +80,9 @@ type vantageSummary struct {
 	pkts, plain int // RST segments; those without ACK
 	flows       []*flowCount
 	firstByCtx  map[string]*RST
+	// capped: more resets than the observer keeps; connections are
+	// counted from the first MaxRSTs.
+	capped bool
 }
 
 func summarise(ds *detect.Dataset) vantageSummary {
@@ -90,6 +93,11 @@ func summarise(ds *detect.Dataset) vantageSummary {
 			v.tcp++
 		}
 	}
+	if n := len(ds.Briefs); ds.Total > n && n > 0 {
+		// Briefs are a uniform sample beyond their cap: scale up.
+		v.tcp = int(int64(v.tcp) * int64(ds.Total) / int64(n))
+	}
+	v.capped = res.RSTCount > len(res.RSTs)
 	forged := map[int64]bool{}
 	for _, f := range forgeries(ds) {
 		forged[f.rst.Stream] = true
@@ -198,6 +206,9 @@ func (v *vantageSummary) describe() string {
 	}
 	s := fmt.Sprintf("%d of %d TCP connections (%s) saw a reset; %s in all, %d without the ACK flag. ",
 		v.reset, v.tcp, pct(v.reset, v.tcp), plural(v.pkts, "RST segment", "RST segments"), v.plain)
+	if v.capped {
+		s += fmt.Sprintf("(Connections are counted from the first %d RST segments.) ", MaxRSTs)
+	}
 	var lines []string
 	for j, fc := range v.flows {
 		if j == 5 {
