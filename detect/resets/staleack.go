@@ -177,8 +177,9 @@ func staleFinding(in *index, ds *detect.Dataset, srv flow.Endpoint, scs []*Stale
 		case synTS && srvTS:
 			b.WriteString(" Both sides use TCP timestamps, so Linux would take the SYN as a new connection if its TSval were newer than the last the old connection carried (RFC 6191); it was not: the client's timestamp clock differs from the old connection's (another host behind the same SNAT address, or per-connection timestamp offsets).")
 		case below > 0:
+			where := map[string]string{"neither": "either side", "client only": "the server's side", "server only": "the client's side"}[tsWord]
 			fmt.Fprintf(&b, " There are no TCP timestamps on %s, so Linux can accept a SYN for a tuple in TIME_WAIT only if its ISN is above the old connection's RCV.NXT; this ISN is %d below it, so the server answers with the old connection's ACK instead.",
-				map[bool]string{true: "the client's side", false: "either side"}[srvTS], below)
+				where, below)
 		default:
 			fmt.Fprintf(&b, " Its ISN is %d above the old connection's RCV.NXT, which a Linux server would accept even without timestamps: the server is not Linux or does not treat this tuple as reusable.", -below)
 		}
