@@ -1,9 +1,14 @@
 package resets_test
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/diagnose"
 	"github.com/wiresleuth/wiresleuth/internal/corpus"
 )
 
@@ -163,4 +168,58 @@ func TestTimewaitAssassination(t *testing.T) {
 		}
 	}
 	none(t, rep, "reset.forged", "reset.idle-timeout", "handshake.spurious-synack")
+}
+
+// The peers' reference traces (Zeek's and Wireshark's, real and crafted
+// traffic): a RST injected from farther away than its claimed sender
+// (Zeek's tcp-rst-inject), a home router resetting closed connections in
+// the servers' name (teredo), and nothing else above info.
+func TestPeerTraces(t *testing.T) {
+	peers := corpus.Peers(t)
+	rep := run(t, filepath.Join(peers, "zeek", "tcp-rst-inject.pcap"))
+	f := one(t, rep, "reset.forged")
+	facts(t, f, map[string]string{"claimed_sender": "1.2.0.3", "rst_ttl": "46", "sender_ttl": "49", "hops_closer": "-3", "answers_syn": "1"})
+	says(t, f, "3 hops farther away", "next packet after it still came with TTL 49")
+	if f.Severity.String() != "error" {
+		t.Errorf("severity %s", f.Severity)
+	}
+
+	rep = run(t, filepath.Join(peers, "zeek", "teredo.pcap"))
+	f = one(t, rep, "reset.forged")
+	facts(t, f, map[string]string{"rst_initial_ttl": "255", "after_close": "2"})
+	if f.Severity.String() != "warning" {
+		t.Errorf("severity %s: the connections were closing already", f.Severity)
+	}
+
+	var files []string
+	err := filepath.WalkDir(peers, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && corpus.IsCaptureName(d.Name()) {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 40 {
+		t.Fatalf("only %d peer captures", len(files))
+	}
+	expected := map[string]string{"tcp-rst-inject.pcap": "reset.forged", "teredo.pcap": "reset.forged"}
+	for _, file := range files {
+		in, _, err := diagnose.Inputs([]string{file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := diagnose.Run(in, diagnose.Options{Detectors: detectors(), Tool: "test"})
+		if err != nil {
+			t.Logf("%s: %v", file, err)
+			continue
+		}
+		for _, f := range rep.Findings {
+			if f.Severity > detect.Info && f.ID != expected[filepath.Base(file)] && !strings.HasPrefix(f.ID, "handshake.") ||
+				f.ID == "handshake.stale-ack" || f.ID == "handshake.spurious-synack" {
+				t.Errorf("%s: %s %s: %s", filepath.Base(file), f.Severity, f.ID, f.Title)
+			}
+		}
+	}
 }

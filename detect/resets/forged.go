@@ -35,6 +35,7 @@ type forgery struct {
 	from      string
 	genuine   conn.Ref // a packet of the claimed sender with that TTL, if known
 	idOutlier bool     // its IP ID breaks the sender's counter
+	resumed   bool     // the sender's next packet came with its usual TTL
 }
 
 // hopsCloser is how many hops nearer the capture point the reset was made
@@ -122,8 +123,12 @@ func forgeries(ds *detect.Dataset) []forgery {
 			f.from = fmt.Sprintf("its packets in %s arrive with TTL %d", plural(n, "other connection", "other connections"), f.want)
 		}
 		// A reset that travelled further than the sender's packets, from
-		// the same kind of stack, may be a route change, not a forgery.
-		if f.sameInitial() && f.hopsCloser() <= 0 {
+		// the same kind of stack, may be a route change, not a forgery —
+		// unless the sender went on with its usual TTL after it (a
+		// genuine RST ends its part, a route change lasts) or its IP ID
+		// does not fit either.
+		f.resumed = x.Later != 0 && x.Later != x.TTL && known[x.Later]
+		if f.sameInitial() && f.hopsCloser() <= 0 && !f.resumed && !f.idOutlier {
 			continue
 		}
 		out = append(out, f)
@@ -179,9 +184,12 @@ func forgedFinding(p *detect.Pass, ix indexes, ds *detect.Dataset, fs []forgery)
 		Comparable: fmt.Sprintf("TCP connections with %s", host),
 		Score:      float64(len(fs)),
 	}
-	var synAnswers, afterData int
+	var synAnswers, afterData, afterClose int
 	for i := range fs {
 		r := fs[i].rst
+		if r.AfterClose {
+			afterClose++
+		}
 		if r.AnswersSYN {
 			synAnswers++
 		} else if r.PeerData || r.SelfData {
@@ -215,24 +223,41 @@ func forgedFinding(p *detect.Pass, ix indexes, ds *detect.Dataset, fs []forgery)
 		device = fmt.Sprintf("the first device on the path from %s, with no router in between", ds.Name)
 	}
 	var distance string
-	if f0.sameInitial() {
+	switch {
+	case f0.sameInitial() && f0.hopsCloser() > 0:
 		distance = fmt.Sprintf("%s closer than %s", plural(f0.hopsCloser(), "hop", "hops"), host)
 		f.Title = fmt.Sprintf("RSTs in the name of %s made %s (TTL %d where its packets arrive with %d)", host, distance, x.TTL, f0.want)
-	} else {
+	case f0.sameInitial():
+		distance = fmt.Sprintf("%s farther away than %s (an injector off the usual path, or one that sets its TTL)", plural(-f0.hopsCloser(), "hop", "hops"), host)
+		f.Title = fmt.Sprintf("RSTs in the name of %s injected by another device (TTL %d where its packets arrive with %d)", host, x.TTL, f0.want)
+	default:
 		distance = fmt.Sprintf("by a device with another initial TTL (%d; %s's packets start at %d)", initialTTL(x.TTL), host, initialTTL(f0.want))
 		f.Title = fmt.Sprintf("RSTs in the name of %s made by another device (TTL %d where its packets arrive with %d)", host, x.TTL, f0.want)
 	}
 	if synAnswers == len(fs) {
 		f.Title = "SYNs answered by " + f.Title
 	}
+	by := fmt.Sprintf(", by %s (a firewall rule such as iptables REJECT --reject-with tcp-reset, an IPS, a load balancer or a proxy)", device)
+	if f0.sameInitial() && f0.hopsCloser() <= 0 {
+		by = ""
+	}
 	f.Explanation = fmt.Sprintf("In %s, %s %s to come from %s but %s with TTL %d, while %s. "+
-		"A host sends all its packets with the same initial TTL, so the reset was made %s, by %s — a firewall rule such as iptables REJECT --reject-with tcp-reset, an IPS, a load balancer or a proxy — not by %s.",
-		ds.Name, subject, verb, host, map[bool]string{true: "arrives", false: "arrive"}[len(fs) == 1], x.TTL, f0.from, distance, device, host)
+		"A host sends all its packets with the same initial TTL, so the reset was made %s%s, not by %s.",
+		ds.Name, subject, verb, host, map[bool]string{true: "arrives", false: "arrive"}[len(fs) == 1], x.TTL, f0.from, distance, by, host)
+	if f0.resumed {
+		f.Explanation += fmt.Sprintf(" %s's next packet after it still came with TTL %d: a host's own RST ends its part of a connection.", host, x.Later)
+	}
 	if f0.idOutlier {
 		f.Explanation += fmt.Sprintf(" Its IP ID (%d) also breaks %s's counter.", x.IPID, host)
 	}
-	if synAnswers == len(fs) {
+	if synAnswers == len(fs) && !f0.resumed {
 		f.Explanation += fmt.Sprintf(" The SYNs were refused on the way: %s may well be listening.", host)
+	}
+	if afterClose == len(fs) {
+		// Resets of connections already closing break nothing: a NAT or
+		// firewall clearing its state. Suspicious, not a fault.
+		f.Severity = detect.Warning
+		f.Explanation += " These connections were already closing (a FIN or RST came first), so the resets broke nothing; a NAT or firewall that resets the connections it forgets does this."
 	}
 	// Where along the path the reset appears.
 	var loc located
@@ -272,6 +297,7 @@ func forgedFinding(p *detect.Pass, ix indexes, ds *detect.Dataset, fs []forgery)
 	}
 	f.AddFact("answers_syn", fmt.Sprint(synAnswers))
 	f.AddFact("after_data", fmt.Sprint(afterData))
+	f.AddFact("after_close", fmt.Sprint(afterClose))
 	var next []string
 	if f0.sameInitial() {
 		next = append(next, fmt.Sprintf("Look for the device at hop %d of traceroute -T -p %d %s run from %s (or a transparent firewall just before it): "+

@@ -71,9 +71,7 @@ func idleGroups(ds *detect.Dataset) []idleGroup {
 	forged := map[int64]*forgery{}
 	fs := forgeries(ds)
 	for i := range fs {
-		if _, ok := forged[fs[i].rst.Stream]; !ok {
-			forged[fs[i].rst.Stream] = &fs[i]
-		}
+		forged[fs[i].rst.Frame] = &fs[i]
 	}
 	type gk struct {
 		server netip.Addr
@@ -91,7 +89,7 @@ func idleGroups(ds *detect.Dataset) []idleGroup {
 		if x.From == Client {
 			client, server = x.Src, x.Dst
 		}
-		ir := idleReset{rst: x, forged: forged[x.Stream], client: client, server: server}
+		ir := idleReset{rst: x, forged: forged[x.Frame], client: client, server: server}
 		lazy := false
 		// Resets from the client's own stack are its doing (an
 		// application giving up, a pool closing); a device on the path

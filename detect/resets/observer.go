@@ -105,6 +105,14 @@ type RST struct {
 	SelfFIN, PeerFIN   bool
 	// AnswersSYN: the peer had sent only SYNs and the sender nothing.
 	AnswersSYN bool
+	// AfterClose: a FIN or RST from either side came before: the
+	// connection was already closing.
+	AfterClose bool
+	// Later is the TTL of the sender's next packet in the connection
+	// after the RST (0: none): a genuine RST ends its sender's part, so
+	// packets after it with the sender's usual TTL show the RST was not
+	// its own.
+	Later uint8
 	// Established: SYN, SYN-ACK and the ACK of the SYN-ACK were seen.
 	Established bool
 	// PeerClosedBefore: the peer's first FIN came before Trigger (a
@@ -233,6 +241,7 @@ type stream struct {
 	firstSYN   conn.Ref
 	rtt        time.Duration
 	firstClose int8
+	rstAwait   [2]int // 1 + index of the sender's last RST awaiting its next packet
 	pending    bool
 	pendGap    time.Duration
 	pendDir    flow.Dir
@@ -303,6 +312,10 @@ func (o *observation) update(p *pipeline.Packet, s *stream, d flow.Dir, ref conn
 	th := p.Packet.TCP
 	r := d.Reverse()
 	seq, ack := th.Seq(), th.Ack()
+	if i := s.rstAwait[d]; i > 0 && flags&fRST == 0 {
+		o.res.RSTs[i-1].Later = p.TTL
+		s.rstAwait[d] = 0
+	}
 	gap := time.Duration(-1)
 	if s.pkts[0]+s.pkts[1] > 0 {
 		gap = p.Time.Sub(s.lastAny)
@@ -366,7 +379,9 @@ func (o *observation) update(p *pipeline.Packet, s *stream, d flow.Dir, ref conn
 				st.Established = true
 			}
 		}
-		if s.haveOrig && d != s.origDir && s.syns[r] > 0 && s.synacks[d] == 0 && ack != s.synSeq[r]+1 {
+		// Not an ACK of the SYN, nor one off by one (a broken stack, not
+		// an older connection's numbers).
+		if off := int32(ack - (s.synSeq[r] + 1)); s.haveOrig && d != s.origDir && s.syns[r] > 0 && s.synacks[d] == 0 && (off > 1 || off < -1) {
 			o.staleACK(p, s, ref, seq, ack)
 		}
 	}
@@ -497,6 +512,10 @@ func (o *observation) addRST(p *pipeline.Packet, s *stream, d flow.Dir, ref conn
 		x.PeerClosedBefore = s.fin[r].Valid() && (!x.Trigger.Valid() || s.fin[r].Frame < x.Trigger.Frame)
 		x.RTT = s.rtt
 		x.AcksAll = x.ACK && s.haveNxt[r] && x.Ack == s.nxt[r]
+		x.AfterClose = s.fin[0].Valid() || s.fin[1].Valid() || s.rsts[0]+s.rsts[1] > 0
+		if len(o.res.RSTs) < MaxRSTs {
+			s.rstAwait[d] = len(o.res.RSTs) + 1
+		}
 	}
 	o.res.RSTs = append(o.res.RSTs, x)
 }

@@ -88,19 +88,20 @@ type vantageSummary struct {
 func summarise(ds *detect.Dataset) vantageSummary {
 	res := resultOf(ds)
 	v := vantageSummary{ds: ds, firstByCtx: map[string]*RST{}}
-	for i := range ds.Briefs {
-		if ds.Briefs[i].Proto == conn.ProtoTCP {
-			v.tcp++
+	// Resets are counted per tcp.stream, so are connections.
+	if ds.Summary != nil && ds.Summary.Streams > 0 {
+		v.tcp = int(ds.Summary.Streams)
+	} else {
+		for i := range ds.Briefs {
+			if ds.Briefs[i].Proto == conn.ProtoTCP {
+				v.tcp++
+			}
 		}
-	}
-	if n := len(ds.Briefs); ds.Total > n && n > 0 {
-		// Briefs are a uniform sample beyond their cap: scale up.
-		v.tcp = int(int64(v.tcp) * int64(ds.Total) / int64(n))
 	}
 	v.capped = res.RSTCount > len(res.RSTs)
 	forged := map[int64]bool{}
 	for _, f := range forgeries(ds) {
-		forged[f.rst.Stream] = true
+		forged[f.rst.Frame] = true
 	}
 	flows := map[flowKey]*flowCount{}
 	counted := map[int64]bool{}
@@ -126,7 +127,7 @@ func summarise(ds *detect.Dataset) vantageSummary {
 		fc.conns++
 		c := contextOf(x)
 		fc.ctx[c]++
-		if forged[x.Stream] {
+		if forged[x.Frame] {
 			fc.forged++
 		}
 		switch x.From {
