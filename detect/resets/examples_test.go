@@ -74,7 +74,7 @@ func TestExampleConntrackIdleReset(t *testing.T) {
 	factNear(t, f, "idle_timeout_min_s", 0.6, 0.01)
 	factNear(t, f, "idle_timeout_max_s", 3.5, 0.01)
 	says(t, f, "40003, 40004", "between 601 ms and 3.5 s", "nf_conntrack_tcp_timeout_established", "keep-alive",
-		"made between router-in and router-out", "server saw 5 of the 6 packets")
+		"made between router-in and router-out", "Router-out and server saw 5 of the 6 packets")
 	// The forged resets are the idle timeout's: not reported twice.
 	none(t, rep, "reset.forged", "handshake.stale-ack")
 }

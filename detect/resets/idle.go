@@ -352,7 +352,8 @@ func idleVantages(p *detect.Pass, ix indexes, ds *detect.Dataset, g *idleGroup) 
 		return b.RespPkts
 	}
 	want := count(here)
-	var short []string
+	var order []uint64
+	short := map[uint64][]string{}
 	for _, other := range p.Datasets {
 		if other == ds {
 			continue
@@ -362,16 +363,20 @@ func idleVantages(p *detect.Pass, ix indexes, ds *detect.Dataset, g *idleGroup) 
 				continue
 			}
 			if got := count(b); got < want {
-				short = append(short, fmt.Sprintf("%s saw %d of the %d packets %s sent", other.Name, got, want, resumer))
+				if _, ok := short[got]; !ok {
+					order = append(order, got)
+				}
+				short[got] = append(short[got], other.Name)
 			}
 		}
 	}
-	if len(short) > 0 {
-		out += " " + strings.ToUpper(short[0][:1]) + short[0][1:]
-		if len(short) > 1 {
-			out += " (" + strings.Join(short[1:], "; ") + ")"
-		}
-		out += ": the packet that resumed the connection never got there."
+	var parts []string
+	for _, got := range order {
+		parts = append(parts, fmt.Sprintf("%s saw %d of the %d packets %s sent", joinAnd(short[got]), got, want, resumer))
+	}
+	if len(parts) > 0 {
+		s := strings.Join(parts, "; ")
+		out += " " + strings.ToUpper(s[:1]) + s[1:] + ": the packet that resumed the connection never got there."
 	}
 	return out
 }
