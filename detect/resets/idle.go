@@ -80,10 +80,17 @@ func idleGroups(ds *detect.Dataset) []idleGroup {
 	var order []gk
 	groups := map[gk]*idleGroup{}
 	done := map[int64]bool{}
+	// busy counts, per server, its own resets of live connections that
+	// had not been idle: a server that resets those too (restarted,
+	// overloaded) does not reset for idleness.
+	busy := map[netip.Addr]int{}
 	for i := range res.RSTs {
 		x := &res.RSTs[i]
 		if !x.Known || !x.Established || x.From == Unknown || x.SelfFIN || done[x.Stream] {
 			continue
+		}
+		if x.From == Server && forged[x.Frame] == nil && !x.AfterClose && !x.AcksAll && !answersResume(x) && x.SinceAny < minIdle {
+			busy[x.Src.Addr]++
 		}
 		client, server := x.Dst, x.Src
 		if x.From == Client {
@@ -131,6 +138,9 @@ func idleGroups(ds *detect.Dataset) []idleGroup {
 		forgedAny := false
 		for _, r := range g.resets {
 			forgedAny = forgedAny || r.forged != nil
+		}
+		if !forgedAny && busy[g.server] > 0 {
+			continue // it resets busy connections too: not an idle timeout
 		}
 		if g.lazy {
 			if len(g.resets) < 2 && !(forgedAny && g.survivor.Gap > 0) {

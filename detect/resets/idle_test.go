@@ -138,3 +138,27 @@ func TestIdleTimeoutLookAlikes(t *testing.T) {
 		none(t, rep, "reset.idle-timeout", "reset.forged")
 	})
 }
+
+// A server that restarts resets every connection on its next packet,
+// idle or not: not an idle timeout.
+func TestIdleTimeoutServerRestart(t *testing.T) {
+	restart := func(c *synth.Conn) {
+		c.Fault(synth.Match{From: synth.Client, Data: 1}, synth.Fate{Lost: true, At: 1})
+		p := c.Template(synth.Server)
+		p.Sent = c.Now().Add(5 * time.Millisecond)
+		p.Flags, p.Options, p.Ack = synth.RST, nil, 0
+		c.Inject(p)
+		c.Send(synth.Client, 100)
+	}
+	a := idleThen(40001, t0, 30*time.Second, restart)
+	b := idleThen(40002, t0.Add(time.Second), 40*time.Second, restart)
+	busy := simple(40003, t0.Add(30*time.Second), 2, synth.Endpoint{}, func(c *synth.Conn) {
+		for range 3 {
+			c.Send(synth.Client, 100)
+			c.Send(synth.Server, 1000)
+		}
+		restart(c)
+	})
+	rep := run(t, writeOne(t, 0, a, b, busy))
+	none(t, rep, "reset.idle-timeout")
+}
