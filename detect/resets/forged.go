@@ -151,7 +151,7 @@ type forgedKey struct {
 func runForged(p *detect.Pass) error {
 	ix := indexes{}
 	for _, ds := range p.Datasets {
-		idle := idleClaims(p, ds)
+		idle := idleClaims(ds)
 		var order []forgedKey
 		groups := map[forgedKey][]forgery{}
 		seen := map[int64]bool{}

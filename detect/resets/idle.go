@@ -160,7 +160,7 @@ func idleGroups(ds *detect.Dataset) []idleGroup {
 }
 
 // idleClaims returns the streams idle-timeout findings explain.
-func idleClaims(_ *detect.Pass, ds *detect.Dataset) map[int64]bool {
+func idleClaims(ds *detect.Dataset) map[int64]bool {
 	m := map[int64]bool{}
 	for _, g := range idleGroups(ds) {
 		for _, r := range g.resets {
