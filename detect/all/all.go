@@ -6,6 +6,7 @@ package all
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
+	"github.com/wiresleuth/wiresleuth/detect/stall"
 )
 
 // Detectors returns the detectors.
@@ -14,5 +15,7 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		stall.AfterHandshake,
+		stall.Data,
 	}
 }
