@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/closing"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
 	"github.com/wiresleuth/wiresleuth/detect/stall"
 )
@@ -17,5 +18,7 @@ func Detectors() []*detect.Detector {
 		handshake.Refused,
 		stall.AfterHandshake,
 		stall.Data,
+		closing.FINMissing,
+		closing.NoReuse,
 	}
 }

@@ -122,7 +122,11 @@ type Dir struct {
 	FINLast  conn.Ref
 	FINSeq   seqnum.Value
 	FINAcked bool
-	RST      conn.Ref
+	// FINIPLen is the first FIN's IP packet length, FINPadding the bytes
+	// its link frame carried after it (Ethernet pads to 60).
+	FINIPLen   int
+	FINPadding int
+	RST        conn.Ref
 	// Close is this side's first FIN or RST; Quiet how long this side had
 	// been silent before it, PeerQuiet how long the other side had.
 	Close     conn.Ref
@@ -374,6 +378,7 @@ func (o *progressObs) Packet(p *pipeline.Packet) {
 		me.FINs++
 		if me.FINs == 1 {
 			me.FIN, me.FINSeq = ref, end
+			me.FINIPLen, me.FINPadding = p.IPLen, p.Padding
 		}
 		me.FINLast = ref
 		if me.FINs > 0 && peer.FINs > 0 {
