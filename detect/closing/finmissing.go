@@ -51,17 +51,17 @@ const (
 
 // missing is one connection whose FIN is missing at one vantage point.
 type missing struct {
-	f        *stall.Flow
-	closer   int // index of the side whose FIN is missing in f.Dir
-	why      why
+	f      *stall.Flow
+	closer int // index of the side whose FIN is missing in f.Dir
+	why    why
 	// elsewhere: another capture saw the FIN; proto: the application
 	// protocol says this side closes.
 	elsewhere, proto bool
-	framing  string // "length", "chunked", "none", "close" (delimited by close) or "" (data acknowledged)
-	waitIdle time.Duration
-	waitEnd  string // "reset", "closed", "still waiting"
-	waitRef  conn.Ref
-	atEnd    bool // the waiting side had not closed when the capture ended
+	framing          string // "length", "chunked", "none", "close" (delimited by close) or "" (data acknowledged)
+	waitIdle         time.Duration
+	waitEnd          string // "reset", "closed", "still waiting"
+	waitRef          conn.Ref
+	atEnd            bool // the waiting side had not closed when the capture ended
 }
 
 func (m *missing) waiter() int { return 1 - m.closer }
