@@ -127,6 +127,14 @@ func report(p *detect.Pass, vi int, ds *detect.Dataset, k groupKey, ss []*stalle
 			ds.Name, detect.Plural(len(ss), "connection"), from, k.server, sender)
 	}
 	b.WriteString(describe(v0, ctx0, sender, receiver, first))
+	// The sender's side of it, from another capture when this one never
+	// saw the stalled bytes.
+	sv := ss[0].best()
+	if !v0.sender && sv.sender {
+		d := sv.d()
+		fmt.Fprintf(&b, " At %s the %s sent them %d times over %s (%s), %d bytes from sequence number %d each time.",
+			sv.ds.Name, sender, d.HeadTx, detect.Seconds(d.HeadLast.Time.Sub(d.HeadRefs[0].Time)), retrySchedule(d.HeadRefs), d.HeadLen, d.Acked)
+	}
 
 	// How the stalls ended.
 	endings := map[string]int{}
@@ -194,8 +202,8 @@ func report(p *detect.Pass, vi int, ds *detect.Dataset, k groupKey, ss []*stalle
 		}
 	}
 
-	if v0.sender && v0.d().HeadLen >= 1200 && v0.d().HeadLen == v0.d().MaxSeg {
-		fmt.Fprintf(&b, "Every copy of the stalled segment was full-size (%d bytes): if smaller packets pass, suspect an MTU black hole on the path. ", v0.d().HeadLen)
+	if sv.sender && sv.d().HeadLen >= 1200 && sv.d().HeadLen == sv.d().MaxSeg {
+		fmt.Fprintf(&b, "The stalled segment is full-size (%d bytes, the largest the %s sent): if smaller packets pass, suspect an MTU black hole on the path. ", sv.d().HeadLen, sender)
 		f.NextSteps = append(f.NextSteps, "Check the path MTU (ping -M do -s 1472 towards the receiver) and whether ICMP fragmentation-needed is filtered; clamping the MSS on the router (iptables TCPMSS --clamp-mss-to-pmtu) is the usual fix.")
 	}
 	if first {
@@ -210,9 +218,9 @@ func report(p *detect.Pass, vi int, ds *detect.Dataset, k groupKey, ss []*stalle
 	f.AddFact("server", k.server.String())
 	f.AddFact("sender", sender)
 	f.AddFact("stalled_bytes", fmt.Sprint(d0.Unacked()))
-	if v0.sender {
-		f.AddFact("retransmissions", fmt.Sprint(d0.HeadRexmits))
-		f.AddFact("retry_gaps_s", retryGaps(d0.HeadRefs))
+	if sv.sender {
+		f.AddFact("retransmissions", fmt.Sprint(sv.d().HeadRexmits))
+		f.AddFact("retry_gaps_s", retryGaps(sv.d().HeadRefs))
 	}
 	if ctx0.request != "" {
 		f.AddFact("request", ctx0.request)
@@ -233,6 +241,13 @@ func report(p *detect.Pass, vi int, ds *detect.Dataset, k groupKey, ss []*stalle
 		}
 	}
 	evidence(&f, ds, v0, ctx0, sender, receiver)
+	if !v0.sender && sv.sender {
+		d := sv.d()
+		f.AddEvidence(detect.Packet(sv.ds, d.HeadRefs[0], fmt.Sprintf("the stalled data as %s saw it leave", sv.ds.Name)))
+		if d.HeadLast != d.HeadRefs[0] {
+			f.AddEvidence(detect.Packet(sv.ds, d.HeadLast, fmt.Sprintf("sent for the %s time, never acknowledged", ordinal(d.HeadTx))))
+		}
+	}
 	for _, s := range ss[1:] {
 		v := s.viewAt(vi)
 		d := v.d()
@@ -346,6 +361,8 @@ func evidence(f *detect.Finding, ds *detect.Dataset, v *view, ctx appContext, se
 		f.AddEvidence(detect.Packet(ds, ctx.replyRef, fmt.Sprintf("the %s's reply: %s", receiver, ctx.reply)))
 	}
 	switch {
+	case o.Close.Valid() && o.Close == o.RST && o.Close.Time > v.start().Time:
+		f.AddEvidence(detect.Packet(ds, o.Close, fmt.Sprintf("the %s resets the connection", receiver)))
 	case o.Close.Valid() && o.Close.Time > v.start().Time:
 		f.AddEvidence(detect.Packet(ds, o.Close, fmt.Sprintf("the %s closes the connection", receiver)))
 	case d.RST.Valid():
