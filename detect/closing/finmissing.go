@@ -315,7 +315,7 @@ func reportFIN(p *detect.Pass, ds *detect.Dataset, closer flow.Endpoint, ms []*m
 	case framings["close"] == len(ms):
 		fmt.Fprintf(&b, "the %s's %s was delimited by the connection's close (no Content-Length, not chunked), and ", cl, resp)
 	case framings["length"]+framings["chunked"]+framings["none"] == len(ms):
-		fmt.Fprintf(&b, "the %s's %s arrived complete by its own framing (%s) and was acknowledged, ", cl, resp, framingWords(framings))
+		fmt.Fprintf(&b, "the %s's %s (%d bytes on the first) arrived complete by its own framing (%s) and was acknowledged, ", cl, resp, f0.Dir[m0.closer].Next-1, framingWords(framings))
 	default:
 		fmt.Fprintf(&b, "all the %s's data (%d bytes on the first) was acknowledged, ", cl, f0.Dir[m0.closer].Next-1)
 	}

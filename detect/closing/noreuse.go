@@ -125,6 +125,9 @@ func noReuse(ds *detect.Dataset, k reuseKey, hs []httpConn, briefs map[int64]*de
 		f.Severity = detect.Info
 	}
 	f.Title = fmt.Sprintf("%d HTTP requests from %s to %s used %s, one each, although the client asked for keep-alive", requests, k.client, k.server, detect.Plural(n, "connection"))
+	if !refused {
+		f.Title = fmt.Sprintf("%d HTTP requests from %s to %s used %s: the client closes each after one request although both sides allow keep-alive", requests, k.client, k.server, detect.Plural(n, "connection"))
+	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "In %s, %s from %s to %s carried one request each (%s in all), although the client spoke HTTP/1.1 without Connection: close (or HTTP/1.0 with keep-alive) on %d of them: it asked to reuse the connection. ",
