@@ -356,3 +356,18 @@ func TestNoReuseGenerated(t *testing.T) {
 		t.Errorf("client asked to close: %v", dtest.IDs(fs))
 	}
 }
+
+// Real-stack look-alikes from detect/stall/testdata (make-captures.sh): an
+// idle keep-alive connection with TCP keep-alive probes closed by the
+// client, clients that reset as soon as their Connection: close response
+// is in, a receiver that stops reading, a stalled download.
+func TestRealStackLookAlikes(t *testing.T) {
+	for _, name := range []string{"zero-window", "keepalive-idle", "reset-after-response", "stall-midstream"} {
+		caps := dtest.Dir(t, corpus.Path(t, "detect", "stall", "testdata", name))
+		for _, dets := range [][]*detect.Detector{finDets, reuseDets} {
+			if fs := dtest.Run(t, dets, caps...); len(fs) != 0 {
+				t.Errorf("%s: %v: %s", name, dtest.IDs(fs), fs[0].Explanation)
+			}
+		}
+	}
+}

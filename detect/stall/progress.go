@@ -113,6 +113,9 @@ type Dir struct {
 	Hole           bool
 	HoleLo, HoleHi seqnum.Value
 	HoleAt         conn.Ref
+	// AfterHoleMax is the largest segment seen beyond the hole while it
+	// was open: bytes that got through while the hole's did not.
+	AfterHoleMax int
 
 	// FINs counts this side's FIN segments (retransmissions included);
 	// FIN is the first, FINLast the last, FINSeq its sequence number;
@@ -344,7 +347,7 @@ func (o *progressObs) Packet(p *pipeline.Packet) {
 			me.Based, me.Next = true, seq
 		}
 		if seq.GreaterThan(me.Next) && !me.Hole {
-			me.Hole, me.HoleLo, me.HoleHi, me.HoleAt = true, me.Next, seq, ref
+			me.Hole, me.HoleLo, me.HoleHi, me.HoleAt, me.AfterHoleMax = true, me.Next, seq, ref, 0
 		}
 		if a.SeqLen > 0 {
 			me.Segments++
@@ -354,6 +357,9 @@ func (o *progressObs) Packet(p *pipeline.Packet) {
 			me.LastData = ref
 			me.DataEnd = seqnum.Max(me.DataEnd, end)
 			me.MaxSeg = max(me.MaxSeg, a.SeqLen)
+			if me.Hole && !seq.LessThan(me.HoleHi) {
+				me.AfterHoleMax = max(me.AfterHoleMax, a.SeqLen)
+			}
 			if me.Hole && seq.LessThanEq(me.HoleLo) && end.GreaterThan(me.HoleLo) {
 				if !end.LessThan(me.HoleHi) {
 					me.Hole = false

@@ -164,10 +164,14 @@ func report(p *detect.Pass, vi int, ds *detect.Dataset, k groupKey, ss []*stalle
 	}
 
 	// Where the bytes vanished.
+	allSeen := len(p.Datasets) > 1
 	var lines []string
 	splits := map[[2]int]int{}
 	for _, s := range ss {
 		sight, copies := s.fate(p)
+		for _, x := range sight {
+			allSeen = allSeen && x == Seen
+		}
 		if len(p.Datasets) > 1 {
 			line := fateLine(p, sight, copies)
 			if !slices.Contains(lines, line) {
@@ -202,9 +206,12 @@ func report(p *detect.Pass, vi int, ds *detect.Dataset, k groupKey, ss []*stalle
 		}
 	}
 
-	if sv.sender && sv.d().HeadLen >= 1200 && sv.d().HeadLen == sv.d().MaxSeg {
-		fmt.Fprintf(&b, "The stalled segment is full-size (%d bytes, the largest the %s sent): if smaller packets pass, suspect an MTU black hole on the path. ", sv.d().HeadLen, sender)
+	if sizeDependent(ss[0]) {
+		fmt.Fprintf(&b, "The stalled segment is full-size (%d bytes, the largest the %s sent) while smaller segments sent after it got through: a size-dependent drop, the signature of an MTU black hole. ", sv.d().HeadLen, sender)
 		f.NextSteps = append(f.NextSteps, "Check the path MTU (ping -M do -s 1472 towards the receiver) and whether ICMP fragmentation-needed is filtered; clamping the MSS on the router (iptables TCPMSS --clamp-mss-to-pmtu) is the usual fix.")
+	}
+	if allSeen {
+		fmt.Fprintf(&b, "Every capture saw the stalled data, the %s's end included: what got lost is its acknowledgements on the way back, or the %s discarded the data. ", receiver, receiver)
 	}
 	if first {
 		b.WriteString("A connection that completes its handshake and then loses what one side sends, while the other side's packets still pass, points at a stateful device on the path (firewall, IPS, load balancer, NAT) that accepted the handshake but drops the data, or at a receiver that stopped reading its socket.")
@@ -270,6 +277,26 @@ func report(p *detect.Pass, vi int, ds *detect.Dataset, k groupKey, ss []*stalle
 	return f
 }
 
+// sizeDependent says the stall drops by size: the stalled segment is as
+// large as anything the sender sent, and some capture saw later, smaller
+// segments get through while it did not.
+func sizeDependent(s *stalled) bool {
+	sv := s.best()
+	if !sv.sender {
+		return false
+	}
+	d := sv.d()
+	if d.HeadLen < 1000 || d.HeadLen < d.MaxSeg {
+		return false
+	}
+	for i := range s.views {
+		if v := &s.views[i]; !v.sender && v.d().AfterHoleMax > 0 && v.d().AfterHoleMax < d.HeadLen {
+			return true
+		}
+	}
+	return false
+}
+
 // describe words the first connection's stall.
 func describe(v *view, ctx appContext, sender, receiver string, first bool) string {
 	d := v.d()
@@ -278,7 +305,7 @@ func describe(v *view, ctx appContext, sender, receiver string, first bool) stri
 	if ctx.before != "" {
 		fmt.Fprintf(&b, ", after %s", ctx.before)
 	}
-	what := fmt.Sprintf("the %s's data (%d bytes from sequence number %d)", sender, d.Unacked(), d.Acked)
+	what := fmt.Sprintf("the %s's data from sequence number %d (%d bytes outstanding)", sender, d.Acked, d.Unacked())
 	if first {
 		what = fmt.Sprintf("the %s's first data (%d bytes)", sender, d.Unacked())
 	}
@@ -287,7 +314,12 @@ func describe(v *view, ctx appContext, sender, receiver string, first bool) stri
 	}
 	if v.sender {
 		span := d.HeadLast.Time.Sub(d.HeadRefs[0].Time)
-		fmt.Fprintf(&b, ", %s was sent %d times over %s (%s) and never acknowledged", what, d.HeadTx, detect.Seconds(span), retrySchedule(d.HeadRefs))
+		if d.HeadRexmits == d.HeadTx && !first {
+			// The original went out before the acknowledgements stopped.
+			fmt.Fprintf(&b, ", %s stopped being acknowledged: the oldest segment (%d bytes) was retransmitted %d times over %s (%s)", what, d.HeadLen, d.HeadRexmits, detect.Seconds(span), retrySchedule(d.HeadRefs))
+		} else {
+			fmt.Fprintf(&b, ", %s was sent %d times over %s (%s) and never acknowledged", what, d.HeadTx, detect.Seconds(span), retrySchedule(d.HeadRefs))
+		}
 		if first {
 			fmt.Fprintf(&b, ": the %s never acknowledged anything beyond the handshake", receiver)
 		}

@@ -325,3 +325,52 @@ func TestIdleConnectionIsNotAStall(t *testing.T) {
 		t.Errorf("idle connection: %v", dtest.IDs(fs))
 	}
 }
+
+// Captures made on the real stack by testdata/make-captures.sh.
+func testdata(t *testing.T, name string) []dtest.Capture {
+	return dtest.Dir(t, filepath.Join("testdata", name))
+}
+
+// A download the router stops forwarding after 40 KB (connbytes): the
+// server backs off, the client times out and closes; its FINs are not
+// acknowledged either (the router drops everything the server sends).
+func TestRealStackMidstream(t *testing.T) {
+	caps := testdata(t, "stall-midstream")
+	fs := dtest.Run(t, dets, caps...)
+	if len(dtest.With(fs, "stall.after-handshake")) > 0 || len(fs) != 2 {
+		t.Fatalf("findings %v, want stall.data at router-out and server", dtest.IDs(fs))
+	}
+	f := fs[0]
+	if f.Connections[0].Capture != "router-out" {
+		t.Errorf("first finding at %s", f.Connections[0].Capture)
+	}
+	wantFact(t, f, "sender", "server")
+	wantFact(t, f, "lost_between", "router-out,router-in")
+	if n, _ := strconv.Atoi(fact(t, f, "retransmissions")); n < 4 {
+		t.Errorf("retransmissions %d", n)
+	}
+	if strings.Contains(f.Explanation, "MTU") {
+		t.Errorf("MTU hint without a size-dependent drop: %s", f.Explanation)
+	}
+	// The client alone sees only silence after the last byte it got.
+	if fs := dtest.Run(t, dets, caps[0]); len(fs) != 0 {
+		t.Errorf("client alone: %v", dtest.IDs(fs))
+	}
+}
+
+// Real-stack look-alikes: a receiver that stops reading (zero window,
+// persist probes, then a reset), an idle keep-alive connection with TCP
+// keep-alive probes, clients that reset as soon as the response is in.
+func TestRealStackLookAlikes(t *testing.T) {
+	for _, name := range []string{"zero-window", "keepalive-idle", "reset-after-response"} {
+		caps := testdata(t, name)
+		if fs := dtest.Run(t, dets, caps...); len(fs) != 0 {
+			t.Errorf("%s: %v: %s", name, dtest.IDs(fs), fs[0].Explanation)
+		}
+		for _, c := range caps {
+			if fs := dtest.Run(t, dets, c); len(fs) != 0 {
+				t.Errorf("%s/%s: %v", name, c.Name, dtest.IDs(fs))
+			}
+		}
+	}
+}
