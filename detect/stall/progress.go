@@ -211,16 +211,18 @@ func (p *Progresses) Find(client, server flow.Endpoint, at capture.Time) *Flow {
 	}
 	var best *Flow
 	var bestD time.Duration
-	for _, f := range append(p.byPair[pair{client, server}], p.byPair[pair{server, client}]...) {
-		d := time.Duration(0)
-		switch {
-		case at < f.First.Time:
-			d = f.First.Time.Sub(at)
-		case at > f.Last.Time:
-			d = at.Sub(f.Last.Time)
-		}
-		if best == nil || d < bestD {
-			best, bestD = f, d
+	for _, list := range [2][]*Flow{p.byPair[pair{client, server}], p.byPair[pair{server, client}]} {
+		for _, f := range list {
+			d := time.Duration(0)
+			switch {
+			case at < f.First.Time:
+				d = f.First.Time.Sub(at)
+			case at > f.Last.Time:
+				d = at.Sub(f.Last.Time)
+			}
+			if best == nil || d < bestD {
+				best, bestD = f, d
+			}
 		}
 	}
 	return best

@@ -151,16 +151,19 @@ func report(p *detect.Pass, vi int, ds *detect.Dataset, k groupKey, ss []*stalle
 	}
 	var ends []string
 	for _, e := range endOrder {
-		if len(ss) == 1 {
+		switch {
+		case len(ss) == 1:
 			ends = append(ends, e)
-		} else {
-			ends = append(ends, fmt.Sprintf("%d %s", endings[e], e))
+		case endings[e] == len(ss):
+			ends = append(ends, fmt.Sprintf("on all %d, %s", len(ss), e))
+		default:
+			ends = append(ends, fmt.Sprintf("on %d, %s", endings[e], e))
 		}
 	}
 	if len(ss) == 1 {
 		fmt.Fprintf(&b, " In the end %s. ", strings.Join(ends, "; "))
 	} else {
-		fmt.Fprintf(&b, " Of the %d: %s. ", len(ss), strings.Join(ends, "; "))
+		fmt.Fprintf(&b, " In the end, %s. ", strings.Join(ends, "; "))
 	}
 
 	// Where the bytes vanished.
@@ -320,11 +323,13 @@ func describe(v *view, ctx appContext, sender, receiver string, first bool) stri
 		} else {
 			fmt.Fprintf(&b, ", %s was sent %d times over %s (%s) and never acknowledged", what, d.HeadTx, detect.Seconds(span), retrySchedule(d.HeadRefs))
 		}
-		if first {
-			fmt.Fprintf(&b, ": the %s never acknowledged anything beyond the handshake", receiver)
-		}
-		if d.Stuck > 0 {
-			fmt.Fprintf(&b, "; %s from the %s in the meantime still acknowledged only up to sequence number %d", detect.Plural(d.Stuck, "later segment"), receiver, d.Acked)
+		switch {
+		case first && d.Stuck > 0:
+			fmt.Fprintf(&b, ": the %s's %s in the meantime all acknowledged only the %s's SYN", receiver, detect.Plural(d.Stuck, "segment"), sender)
+		case first:
+			fmt.Fprintf(&b, ": the %s never acknowledged anything beyond the %s's SYN", receiver, sender)
+		case d.Stuck > 0:
+			fmt.Fprintf(&b, "; the %s's %s in the meantime all acknowledged only up to sequence number %d", receiver, detect.Plural(d.Stuck, "segment"), d.Acked)
 		}
 		b.WriteString(". The data left this vantage point and never reached the receiver (or its acknowledgements never came back).")
 	} else {
@@ -358,11 +363,23 @@ func ending(v *view, ctx appContext, sender, receiver string) (string, time.Dura
 	return fmt.Sprintf("the data was still unacknowledged when the capture ended, %s after the stall began", detect.Seconds(v.f.Last.Time.Sub(start))), v.f.Last.Time.Sub(start)
 }
 
+// addEvidence cites a packet, or adds the note to its citation when the
+// finding already cites it.
+func addEvidence(f *detect.Finding, e detect.Evidence) {
+	for i := range f.Evidence {
+		if x := &f.Evidence[i]; x.Capture == e.Capture && x.Frame == e.Frame {
+			x.Note += "; " + e.Note
+			return
+		}
+	}
+	f.AddEvidence(e)
+}
+
 // evidence cites the first connection's telling packets.
 func evidence(f *detect.Finding, ds *detect.Dataset, v *view, ctx appContext, sender, receiver string) {
 	d, o := v.d(), v.peer()
 	if ctx.beforeRef.Valid() {
-		f.AddEvidence(detect.Packet(ds, ctx.beforeRef, ctx.before+" arrived"))
+		addEvidence(f, detect.Packet(ds, ctx.beforeRef, ctx.before+" arrived"))
 	}
 	if v.sender {
 		what := "the stalled data"
@@ -378,27 +395,27 @@ func evidence(f *detect.Finding, ds *detect.Dataset, v *view, ctx appContext, se
 			if i >= 4 && r != refs[len(refs)-1] {
 				continue
 			}
-			f.AddEvidence(detect.Packet(ds, r, note))
+			addEvidence(f, detect.Packet(ds, r, note))
 		}
 		if d.HeadLast != refs[len(refs)-1] {
-			f.AddEvidence(detect.Packet(ds, d.HeadLast, fmt.Sprintf("%s, transmission %d, still not acknowledged", what, d.HeadTx)))
+			addEvidence(f, detect.Packet(ds, d.HeadLast, fmt.Sprintf("%s, transmission %d, still not acknowledged", what, d.HeadTx)))
 		}
 	} else {
-		f.AddEvidence(detect.Packet(ds, d.HoleAt, fmt.Sprintf("the %s's packet shows sequence number %d: the %d bytes before it never arrived here", sender, d.HoleHi, d.HoleHi.Sub(d.HoleLo))))
+		addEvidence(f, detect.Packet(ds, d.HoleAt, fmt.Sprintf("the %s's packet shows sequence number %d: the %d bytes before it never arrived here", sender, d.HoleHi, d.HoleHi.Sub(d.HoleLo))))
 	}
 	if d.Stuck > 0 {
-		f.AddEvidence(detect.Packet(ds, d.StuckFirst, fmt.Sprintf("the %s still acknowledges only up to %d", receiver, d.Acked)))
+		addEvidence(f, detect.Packet(ds, d.StuckFirst, fmt.Sprintf("the %s still acknowledges only up to %d", receiver, d.Acked)))
 	}
 	if ctx.replyRef.Valid() {
-		f.AddEvidence(detect.Packet(ds, ctx.replyRef, fmt.Sprintf("the %s's reply: %s", receiver, ctx.reply)))
+		addEvidence(f, detect.Packet(ds, ctx.replyRef, fmt.Sprintf("the %s's reply: %s", receiver, ctx.reply)))
 	}
 	switch {
 	case o.Close.Valid() && o.Close == o.RST && o.Close.Time > v.start().Time:
-		f.AddEvidence(detect.Packet(ds, o.Close, fmt.Sprintf("the %s resets the connection", receiver)))
+		addEvidence(f, detect.Packet(ds, o.Close, fmt.Sprintf("the %s resets the connection", receiver)))
 	case o.Close.Valid() && o.Close.Time > v.start().Time:
-		f.AddEvidence(detect.Packet(ds, o.Close, fmt.Sprintf("the %s closes the connection", receiver)))
+		addEvidence(f, detect.Packet(ds, o.Close, fmt.Sprintf("the %s closes the connection", receiver)))
 	case d.RST.Valid():
-		f.AddEvidence(detect.Packet(ds, d.RST, fmt.Sprintf("the %s gives up with a reset", sender)))
+		addEvidence(f, detect.Packet(ds, d.RST, fmt.Sprintf("the %s gives up with a reset", sender)))
 	}
 }
 
