@@ -119,6 +119,7 @@ func (s *stalled) sendsClient() bool { v := s.views[0]; return v.fromClient() }
 // endpoints and time; translated addresses keep them apart).
 func analyse(p *detect.Pass) []*stalled {
 	var all []*stalled
+	byPair := map[pair][]*stalled{}
 	for vi, ds := range p.Datasets {
 		pr := ProgressOf(ds)
 		if pr == nil {
@@ -136,8 +137,9 @@ func analyse(p *detect.Pass) []*stalled {
 			}
 			client, server := f.Endpoint(f.Client()), f.Endpoint(1-f.Client())
 			var s *stalled
-			for _, x := range all {
-				if x.client == client && x.server == server && x.viewAt(vi) == nil && near(x.at, f.First.Time) {
+			k := pair{client, server}
+			for _, x := range byPair[k] {
+				if x.viewAt(vi) == nil && near(x.at, f.First.Time) {
 					s = x
 					break
 				}
@@ -145,6 +147,7 @@ func analyse(p *detect.Pass) []*stalled {
 			if s == nil {
 				s = &stalled{client: client, server: server, at: f.First.Time}
 				all = append(all, s)
+				byPair[k] = append(byPair[k], s)
 			}
 			s.views = append(s.views, vs...)
 		}

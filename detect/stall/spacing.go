@@ -36,9 +36,13 @@ func spacing(ds *detect.Dataset, server flow.Endpoint, ss []*stalled, vi int) (s
 		}
 	}
 	slices.SortFunc(bs, func(a, b *detect.Brief) int { return int(a.Start - b.Start) })
+	byClient := map[flow.Endpoint][]*stalled{}
+	for _, s := range ss {
+		byClient[s.client] = append(byClient[s.client], s)
+	}
 	stalledAt := func(b *detect.Brief) bool {
-		for _, s := range ss {
-			if s.client == b.Orig && near(s.viewAt(vi).f.First.Time, b.Start) {
+		for _, s := range byClient[b.Orig] {
+			if near(s.viewAt(vi).f.First.Time, b.Start) {
 				return true
 			}
 		}

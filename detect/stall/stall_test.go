@@ -374,3 +374,22 @@ func TestRealStackLookAlikes(t *testing.T) {
 		}
 	}
 }
+
+// The data arrives but the receiver's acknowledgements are lost on the
+// way back: both captures see the data, so it is the ACKs that vanish.
+func TestLostAcknowledgements(t *testing.T) {
+	c := synth.NewConn(config(40007, t0))
+	c.Handshake()
+	c.Send(synth.Client, 100)
+	c.Send(synth.Server, 20000)
+	c.Lose(synth.Match{From: synth.Client})
+	c.Send(synth.Server, 10000)
+	c.Wait(3 * time.Second)
+	client := dtest.Write(t, "client.pcap", c.Capture(synth.Vantage{At: 0}))
+	server := dtest.Write(t, "server.pcap", c.Capture(synth.Vantage{At: 1}))
+	fs := dtest.Run(t, dets, dtest.Capture{Name: "client", File: client}, dtest.Capture{Name: "server", File: server})
+	f := only(t, fs, "stall.data")
+	if f.Fact("lost_between") != "" || !strings.Contains(f.Explanation, "acknowledgements on the way back") {
+		t.Errorf("lost_between %q; explanation: %s", f.Fact("lost_between"), f.Explanation)
+	}
+}
