@@ -10,7 +10,7 @@ import (
 	"github.com/wiresleuth/wiresleuth/app/http1"
 	"github.com/wiresleuth/wiresleuth/conn"
 	"github.com/wiresleuth/wiresleuth/detect"
-	"github.com/wiresleuth/wiresleuth/detect/stall"
+	"github.com/wiresleuth/wiresleuth/detect/progress"
 	"github.com/wiresleuth/wiresleuth/flow"
 )
 
@@ -20,7 +20,7 @@ import (
 var FINMissing = &detect.Detector{
 	ID:       "close.fin-missing",
 	Doc:      "the response is complete but the peer's FIN never arrives: the local side idles until its own timeout, then closes or resets; the idle time, whether the response was complete by its own framing, where the FINs were seen",
-	Requires: []*detect.Observer{stall.Progress},
+	Requires: []*detect.Observer{progress.Observer},
 	Keep:     keepFIN,
 	Run:      runFINMissing,
 }
@@ -51,7 +51,7 @@ const (
 
 // missing is one connection whose FIN is missing at one vantage point.
 type missing struct {
-	f      *stall.Flow
+	f      *progress.Flow
 	closer int // index of the side whose FIN is missing in f.Dir
 	why    why
 	// elsewhere: another capture saw the FIN; proto: the application
@@ -68,7 +68,7 @@ func (m *missing) waiter() int { return 1 - m.closer }
 
 func runFINMissing(p *detect.Pass) error {
 	for vi, ds := range p.Datasets {
-		pr := stall.ProgressOf(ds)
+		pr := progress.Of(ds)
 		if pr == nil {
 			continue
 		}
@@ -108,7 +108,7 @@ func runFINMissing(p *detect.Pass) error {
 
 // finMissing decides whether side i of f closed (or should have) without
 // its FIN reaching this vantage point while the other side waited.
-func finMissing(p *detect.Pass, vi int, ds *detect.Dataset, f *stall.Flow, i int) *missing {
+func finMissing(p *detect.Pass, vi int, ds *detect.Dataset, f *progress.Flow, i int) *missing {
 	c, w := &f.Dir[i], &f.Dir[1-i]
 	if !c.Data || c.RST.Valid() || c.Outstanding() || !c.AckSeen {
 		return nil
@@ -169,7 +169,7 @@ func finMissing(p *detect.Pass, vi int, ds *detect.Dataset, f *stall.Flow, i int
 // delimited: HTTP with Connection: close (asked by either side), an
 // HTTP/1.0 response without keep-alive, a body delimited by the close
 // itself; FTP after 221 (QUIT) or 421.
-func protocolCloses(ds *detect.Dataset, f *stall.Flow, i int) (bool, string) {
+func protocolCloses(ds *detect.Dataset, f *progress.Flow, i int) (bool, string) {
 	a := ds.Apps[f.Stream]
 	if a == nil || i == f.Client() {
 		return false, ""
@@ -195,14 +195,14 @@ func protocolCloses(ds *detect.Dataset, f *stall.Flow, i int) (bool, string) {
 
 // finsAt returns, for each dataset, how many FINs the sender of side i of
 // f sent as that vantage point saw them (-1: the connection is not there).
-func finsAt(p *detect.Pass, vi int, f *stall.Flow, i int) []int {
+func finsAt(p *detect.Pass, vi int, f *progress.Flow, i int) []int {
 	closer := f.Endpoint(i)
 	client, server := f.Endpoint(f.Client()), f.Endpoint(1-f.Client())
 	out := make([]int, len(p.Datasets))
 	for vj, ds := range p.Datasets {
 		g := f
 		if vj != vi {
-			g = stall.ProgressOf(ds).Find(client, server, f.First.Time)
+			g = progress.Of(ds).Find(client, server, f.First.Time)
 		}
 		if g == nil {
 			out[vj] = -1
@@ -218,7 +218,7 @@ func finsAt(p *detect.Pass, vi int, f *stall.Flow, i int) []int {
 }
 
 // finElsewhere reports whether another capture saw side i's FIN.
-func finElsewhere(p *detect.Pass, vi int, f *stall.Flow, i int) bool {
+func finElsewhere(p *detect.Pass, vi int, f *progress.Flow, i int) bool {
 	for vj, n := range finsAt(p, vi, f, i) {
 		if vj != vi && n > 0 {
 			return true
@@ -229,7 +229,7 @@ func finElsewhere(p *detect.Pass, vi int, f *stall.Flow, i int) bool {
 
 // firstFINElsewhere returns the dataset and flow of the most
 // closer-side capture that saw side i's FIN.
-func firstFINElsewhere(p *detect.Pass, vi int, f *stall.Flow, i int, closerIsServer bool) (*detect.Dataset, *stall.Flow, int) {
+func firstFINElsewhere(p *detect.Pass, vi int, f *progress.Flow, i int, closerIsServer bool) (*detect.Dataset, *progress.Flow, int) {
 	closer := f.Endpoint(i)
 	client, server := f.Endpoint(f.Client()), f.Endpoint(1-f.Client())
 	n := len(p.Datasets)
@@ -241,7 +241,7 @@ func firstFINElsewhere(p *detect.Pass, vi int, f *stall.Flow, i int, closerIsSer
 		if vj == vi {
 			continue
 		}
-		g := stall.ProgressOf(p.Datasets[vj]).Find(client, server, f.First.Time)
+		g := progress.Of(p.Datasets[vj]).Find(client, server, f.First.Time)
 		if g == nil {
 			continue
 		}
@@ -380,7 +380,7 @@ func reportFIN(p *detect.Pass, ds *detect.Dataset, closer flow.Endpoint, ms []*m
 	if finFlow != nil && finFlow.Dir[finDir].FINPadding == 0 {
 		// A capture where the FIN arrived from the wire shows its padding.
 		for _, x := range p.Datasets {
-			if g := stall.ProgressOf(x).Find(f0.Endpoint(f0.Client()), f0.Endpoint(1-f0.Client()), f0.First.Time); g != nil {
+			if g := progress.Of(x).Find(f0.Endpoint(f0.Client()), f0.Endpoint(1-f0.Client()), f0.First.Time); g != nil {
 				j := 0
 				if g.Endpoint(1) == closer {
 					j = 1
@@ -442,7 +442,7 @@ func reportFIN(p *detect.Pass, ds *detect.Dataset, closer flow.Endpoint, ms []*m
 				if x.Name != a {
 					continue
 				}
-				if g := stall.ProgressOf(x).Find(f0.Endpoint(f0.Client()), f0.Endpoint(1-f0.Client()), f0.First.Time); g != nil {
+				if g := progress.Of(x).Find(f0.Endpoint(f0.Client()), f0.Endpoint(1-f0.Client()), f0.First.Time); g != nil {
 					j := 0
 					if g.Endpoint(1) == closer {
 						j = 1
@@ -552,7 +552,7 @@ func finLine(p *detect.Pass, fins []int, closerIsServer bool, cl string) (string
 	return line, idx[k-1], idx[k], true
 }
 
-func protocolWhy(ds *detect.Dataset, f *stall.Flow) string {
+func protocolWhy(ds *detect.Dataset, f *progress.Flow) string {
 	a := ds.Apps[f.Stream]
 	if a == nil {
 		return ""

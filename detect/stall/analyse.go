@@ -6,6 +6,7 @@ import (
 	"github.com/wiresleuth/wiresleuth/capture"
 	"github.com/wiresleuth/wiresleuth/conn"
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/progress"
 	"github.com/wiresleuth/wiresleuth/flow"
 	"github.com/wiresleuth/wiresleuth/seqnum"
 )
@@ -27,7 +28,7 @@ const (
 type view struct {
 	vi  int // dataset index, path order
 	ds  *detect.Dataset
-	f   *Flow
+	f   *progress.Flow
 	dir int // index of the stalled direction in f.Dir
 	// sender says this vantage point saw the stalled bytes and their
 	// retransmissions (they vanished after it); otherwise it never saw
@@ -37,8 +38,8 @@ type view struct {
 	first  bool // the stalled bytes are the sending side's first
 }
 
-func (v *view) d() *Dir    { return &v.f.Dir[v.dir] }
-func (v *view) peer() *Dir { return &v.f.Dir[1-v.dir] }
+func (v *view) d() *progress.Dir    { return &v.f.Dir[v.dir] }
+func (v *view) peer() *progress.Dir { return &v.f.Dir[1-v.dir] }
 
 // fromClient says the client sends the stalled bytes.
 func (v *view) fromClient() bool { return v.dir == v.f.Client() }
@@ -63,7 +64,7 @@ func (v *view) head() seqnum.Value { return v.d().Acked }
 // view), or never seen here while the receiver's acknowledgements stayed
 // below them for at least MinStall or until the receiver gave up after
 // MinStall of silence (the receiver's view).
-func examine(f *Flow, i int) (sender, ok bool) {
+func examine(f *progress.Flow, i int) (sender, ok bool) {
 	d, o := &f.Dir[i], &f.Dir[1-i]
 	if !d.Outstanding() || d.PeerZeroWindow || o.Packets == 0 {
 		return false, false
@@ -119,9 +120,10 @@ func (s *stalled) sendsClient() bool { v := s.views[0]; return v.fromClient() }
 // endpoints and time; translated addresses keep them apart).
 func analyse(p *detect.Pass) []*stalled {
 	var all []*stalled
+	type pair struct{ client, server flow.Endpoint }
 	byPair := map[pair][]*stalled{}
 	for vi, ds := range p.Datasets {
-		pr := ProgressOf(ds)
+		pr := progress.Of(ds)
 		if pr == nil {
 			continue
 		}

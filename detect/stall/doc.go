@@ -4,9 +4,8 @@
 // (stall.data), retransmitted with back-off until a timeout, an
 // application error or a reset.
 //
-// Its observer, Progress, follows every stream's sequence and
-// acknowledgement numbers in the dataset's single pass (bounded: MaxLive
-// streams at once, MaxFlows kept); package closing reads it too. A stall
+// Package progress's observer follows every stream's sequence and
+// acknowledgement numbers in the dataset's single pass. A stall
 // shows in two ways: where the stalled bytes passed, as retransmissions of
 // the oldest unacknowledged segment that never get acknowledged (the
 // sender's view); where they never arrived, as bytes a later segment or

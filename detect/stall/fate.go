@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/progress"
 )
 
 // Sighting is what one vantage point saw of a connection's stalled bytes.
@@ -33,7 +34,7 @@ func (s *stalled) fate(p *detect.Pass) (sight []Sighting, copies []int) {
 			}
 			continue
 		}
-		f := ProgressOf(ds).Find(s.client, s.server, s.at)
+		f := progress.Of(ds).Find(s.client, s.server, s.at)
 		if f == nil {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wiresleuth/wiresleuth/conn"
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/progress"
 	"github.com/wiresleuth/wiresleuth/flow"
 	"github.com/wiresleuth/wiresleuth/tcp"
 )
@@ -18,7 +19,7 @@ import (
 var AfterHandshake = &detect.Detector{
 	ID:       "stall.after-handshake",
 	Doc:      "established, then one side's first data is never acknowledged: retransmissions with back-off until a timeout, an application error or a reset; which request was lost, where it vanished, whether failures depend on connection start spacing",
-	Requires: []*detect.Observer{Progress},
+	Requires: []*detect.Observer{progress.Observer},
 	Keep:     keep,
 	Run:      func(p *detect.Pass) error { return run(p, true) },
 }
@@ -29,7 +30,7 @@ var AfterHandshake = &detect.Detector{
 var Data = &detect.Detector{
 	ID:       "stall.data",
 	Doc:      "progress stops mid-connection: the oldest unacknowledged data is retransmitted with back-off and never acknowledged until the connection ends",
-	Requires: []*detect.Observer{Progress},
+	Requires: []*detect.Observer{progress.Observer},
 	Keep:     keep,
 	Run:      func(p *detect.Pass) error { return run(p, false) },
 }

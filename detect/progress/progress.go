@@ -1,4 +1,4 @@
-package stall
+package progress
 
 import (
 	"cmp"
@@ -15,14 +15,14 @@ import (
 	"github.com/wiresleuth/wiresleuth/tcp"
 )
 
-// Progress watches the sequence and acknowledgement numbers of every TCP
+// Observer watches the sequence and acknowledgement numbers of every TCP
 // stream: how far each side's data got, how far the other side
 // acknowledged it, what was retransmitted at the point where the
 // acknowledgements stopped, which bytes this vantage point never saw, and
 // each side's FINs and whether they were acknowledged. Its result is a
-// *Progresses. Connection records count retransmissions; this says which
+// *Result. Connection records count retransmissions; this says which
 // bytes they were and whether they ever got through.
-var Progress = &detect.Observer{
+var Observer = &detect.Observer{
 	Name: "tcp-progress",
 	Doc:  "per TCP stream and direction: data sent, acknowledged, retransmitted at the stall point, unseen; FINs and their fate",
 	New:  func() detect.Observation { return newProgressObs() },
@@ -31,10 +31,10 @@ var Progress = &detect.Observer{
 // Caps on what the observer keeps.
 const (
 	// MaxFlows bounds the finished streams kept; later ones are counted
-	// in Progresses.Dropped.
+	// in Result.Dropped.
 	MaxFlows = 200_000
 	// MaxLive bounds the streams tracked at once; streams beyond it are
-	// not tracked (Progresses.Untracked).
+	// not tracked (Result.Untracked).
 	MaxLive = 200_000
 	// MaxHeadRefs is how many transmissions of the stalled segment are
 	// kept as evidence.
@@ -181,8 +181,8 @@ func (f *Flow) Endpoint(i int) flow.Endpoint {
 	return f.B
 }
 
-// Progresses is the observer's result for one capture.
-type Progresses struct {
+// Result is the observer's result for one capture.
+type Result struct {
 	Flows []*Flow
 	// byStream indexes Flows by tcp.stream (the first part of a stream
 	// the observer ended and resumed).
@@ -196,7 +196,7 @@ type Progresses struct {
 type pair struct{ a, b flow.Endpoint }
 
 // Stream returns the flow of a tcp.stream, or nil.
-func (p *Progresses) Stream(s int64) *Flow {
+func (p *Result) Stream(s int64) *Flow {
 	if p == nil {
 		return nil
 	}
@@ -205,7 +205,7 @@ func (p *Progresses) Stream(s int64) *Flow {
 
 // Find returns the flow between client and server (either way round)
 // whose time span contains at, or the one nearest to it, or nil.
-func (p *Progresses) Find(client, server flow.Endpoint, at capture.Time) *Flow {
+func (p *Result) Find(client, server flow.Endpoint, at capture.Time) *Flow {
 	if p == nil {
 		return nil
 	}
@@ -228,9 +228,9 @@ func (p *Progresses) Find(client, server flow.Endpoint, at capture.Time) *Flow {
 	return best
 }
 
-// ProgressOf returns a dataset's Progress result (nil if it did not run).
-func ProgressOf(ds *detect.Dataset) *Progresses {
-	p, _ := ds.Result(Progress).(*Progresses)
+// Of returns a dataset's result of Observer (nil if it did not run).
+func Of(ds *detect.Dataset) *Result {
+	p, _ := ds.Result(Observer).(*Result)
 	return p
 }
 
@@ -242,13 +242,13 @@ type liveFlow struct {
 type progressObs struct {
 	live      map[int64]*liveFlow
 	maxStream int64 // highest tcp.stream seen; -1 before any
-	res       *Progresses
+	res       *Result
 	nextSweep capture.Time
 }
 
 func newProgressObs() *progressObs {
 	return &progressObs{live: map[int64]*liveFlow{}, maxStream: -1,
-		res: &Progresses{byStream: map[int64]*Flow{}, byPair: map[pair][]*Flow{}}}
+		res: &Result{byStream: map[int64]*Flow{}, byPair: map[pair][]*Flow{}}}
 }
 
 func (o *progressObs) Packet(p *pipeline.Packet) {

@@ -1,4 +1,4 @@
-package stall
+package progress
 
 import (
 	"path/filepath"
@@ -29,7 +29,7 @@ func TestProgressAllocsPerStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := o.Finish().(*Progresses)
+	res := o.Finish().(*Result)
 	streams := len(res.Flows)
 	if packets < 200 || streams == 0 {
 		t.Fatalf("%d packets, %d streams", packets, streams)
