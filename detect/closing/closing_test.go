@@ -371,3 +371,41 @@ func TestRealStackLookAlikes(t *testing.T) {
 		}
 	}
 }
+
+// onlyFrom keeps the frames an address sent: a half-duplex capture.
+func onlyFrom(frames []synth.Frame, src netip.Addr) []synth.Frame {
+	var out []synth.Frame
+	for _, fr := range frames {
+		if len(fr.Data) >= 34 && netip.AddrFrom4([4]byte(fr.Data[26:30])) == src {
+			out = append(out, fr)
+		}
+	}
+	return out
+}
+
+// Half-duplex captures (one direction only, as on an asymmetric route)
+// say nothing about FINs or reuse.
+func TestHalfDuplex(t *testing.T) {
+	ka := "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n" + body(20)
+	closeResp := "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 20\r\n\r\n" + body(20)
+	for _, src := range []netip.Addr{cliAddr, srvAddr} {
+		var all [][]synth.Frame
+		for i := range 5 {
+			c := exchange(uint16(43000+i), t0.Add(time.Duration(i)*20*time.Second), ka, false)
+			c.Close(synth.Client)
+			c.Close(synth.Server)
+			all = append(all, onlyFrom(c.Capture(synth.Vantage{At: 0.5}), src))
+		}
+		c := exchange(43100, t0.Add(200*time.Second), closeResp, true)
+		c.Close(synth.Server)
+		c.Wait(10 * time.Second)
+		c.Reset(synth.Client)
+		all = append(all, onlyFrom(c.Capture(synth.Vantage{At: 0.5}), src))
+		file := dtest.Write(t, "half.pcap", all...)
+		for _, dets := range [][]*detect.Detector{finDets, reuseDets} {
+			if fs := dtest.Run(t, dets, dtest.Capture{Name: "half", File: file}); len(fs) != 0 {
+				t.Errorf("only %s's packets: %v: %s", src, dtest.IDs(fs), fs[0].Explanation)
+			}
+		}
+	}
+}

@@ -49,7 +49,9 @@ func runNoReuse(p *detect.Pass) error {
 		groups := map[reuseKey][]httpConn{}
 		for stream, a := range ds.Apps {
 			s, ok := a.Summary.(*http1.ConnSummary)
-			if !ok || s.Requests == 0 || s.Tunnel {
+			// Without a response the capture may show one direction only:
+			// nothing to say about reuse.
+			if !ok || s.Requests == 0 || s.Responses == 0 || s.Tunnel {
 				continue
 			}
 			k := reuseKey{a.Client.Addr.String(), a.Server}
