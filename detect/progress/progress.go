@@ -44,7 +44,7 @@ const (
 	// this long after it was closed or reset.
 	flowIdle   = 5 * time.Minute
 	flowLinger = 10 * time.Second
-	sweepEvery = time.Second
+	sweepEvery = 10 * time.Second
 )
 
 // Flow is what the observer made of one TCP stream at one vantage point.
