@@ -5,8 +5,10 @@ package all
 
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/closing"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
 	"github.com/wiresleuth/wiresleuth/detect/resets"
+	"github.com/wiresleuth/wiresleuth/detect/stall"
 )
 
 // Detectors returns the detectors.
@@ -17,6 +19,10 @@ func Detectors() []*detect.Detector {
 		handshake.Refused,
 		resets.StaleACK,
 		resets.SpuriousSYNACK,
+		stall.AfterHandshake,
+		stall.Data,
+		closing.FINMissing,
+		closing.NoReuse,
 		resets.Forged,
 		resets.IdleTimeout,
 		resets.Summary,
