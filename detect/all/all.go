@@ -6,7 +6,10 @@ package all
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/detect/appfail"
+	"github.com/wiresleuth/wiresleuth/detect/closing"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
+	"github.com/wiresleuth/wiresleuth/detect/resets"
+	"github.com/wiresleuth/wiresleuth/detect/stall"
 )
 
 // Detectors returns the detectors.
@@ -15,6 +18,15 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		resets.StaleACK,
+		resets.SpuriousSYNACK,
+		stall.AfterHandshake,
+		stall.Data,
+		closing.FINMissing,
+		closing.NoReuse,
+		resets.Forged,
+		resets.IdleTimeout,
+		resets.Summary,
 		appfail.ErrorReply,
 		appfail.NoReply,
 		appfail.Slow,
