@@ -72,6 +72,17 @@ func errorFinding(v *view, g *errGroup) detect.Finding {
 			outOf++
 		}
 	}
+	unsolicited := first.Operation == "unsolicited"
+	if unsolicited {
+		// Replies without a command: count the control connections.
+		streams := map[int64]bool{}
+		for _, y := range v.txns {
+			if y.t.Protocol == first.Protocol && containsEndpoint(srvs, y.server()) {
+				streams[y.stream] = true
+			}
+		}
+		outOf = len(streams)
+	}
 	sev := g.j.sev
 	if first.Protocol == "http" && sev == detect.Error && outOf >= 20 && len(xs)*20 < outOf {
 		sev = detect.Warning // sporadic: under 5% of many
@@ -89,11 +100,15 @@ func errorFinding(v *view, g *errGroup) detect.Finding {
 		Score:      float64(connections(xs)),
 		Key:        errorKey(first),
 	}
+	if unsolicited {
+		f.Affected = connections(xs)
+		f.Comparable = fmt.Sprintf("%s control connections to %s", label(first.Protocol), joinEndpoints(srvs))
+	}
 	var b strings.Builder
 	switch {
-	case first.Operation == "unsolicited":
-		fmt.Fprintf(&b, "In %s, %s sent the reply %q with no command pending, on %s with %s; ",
-			v.ds.Name, joinEndpoints(srvs), reply(first), detect.Plural(connections(xs), "connection"), joinAnd(clients(xs)))
+	case unsolicited:
+		fmt.Fprintf(&b, "In %s, %s sent the reply %q with no command pending, on %d of its %d control connections with %s. ",
+			v.ds.Name, joinEndpoints(srvs), reply(first), connections(xs), outOf, joinAnd(clients(xs)))
 	case len(xs) == 1:
 		fmt.Fprintf(&b, "In %s, the %s %q from %s to %s was answered %q; ", v.ds.Name, phrase(first, 1), first.Request,
 			xs[0].client().Addr, joinEndpoints(srvs), reply(first))
@@ -101,7 +116,7 @@ func errorFinding(v *view, g *errGroup) detect.Finding {
 		fmt.Fprintf(&b, "In %s, %d %s from %s to %s were answered %q; ", v.ds.Name, len(xs), phrase(first, len(xs)),
 			joinAnd(clients(xs)), joinEndpoints(srvs), reply(first))
 	}
-	if first.Operation != "unsolicited" {
+	if !unsolicited {
 		fmt.Fprintf(&b, "%d of %d such %s to %s failed. ", len(xs), outOf, noun(first.Protocol), plural(len(srvs), "this server", "these servers"))
 	}
 	b.WriteString(g.j.meaning)
