@@ -45,7 +45,10 @@ type Pos struct {
 // during the call.
 type Stream interface {
 	// Bytes delivers the next in-order bytes sent by side. at is the frame
-	// that carried the first of them.
+	// that put them in order: the one that carried them, or for bytes that
+	// arrived ahead of a hole, the one that filled it (as Wireshark shows
+	// a PDU in the frame that completes its reassembly). Bytes ahead of a
+	// hole that is given up keep the frame that carried them.
 	Bytes(side Side, b []byte, at Pos)
 	// Gap reports that n bytes sent by side were not captured. Decoders
 	// resynchronise where the protocol allows it, or stop decoding that

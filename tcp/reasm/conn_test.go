@@ -42,7 +42,7 @@ func TestInOrder(t *testing.T) {
 
 func TestOutOfOrder(t *testing.T) {
 	// Segments 2 and 3 before 1; the FIN before the data it follows.
-	_, c := expect(t, Options{}, `c"aaa"@7 c"bbb"@5 c"ccc"@4 cFIN@6 E@8`, hs(
+	_, c := expect(t, Options{}, `c"aaa"@7 c"bbb"@7 c"ccc"@7 cFIN@6 E@8`, hs(
 		tseg{side: cli, seq: 1007, ack: 5001, flags: fACK, data: "ccc"},
 		tseg{side: cli, seq: 1004, ack: 5001, flags: fACK, data: "bbb"},
 		tseg{side: cli, seq: 1010, ack: 5001, flags: fACK | fFIN},
@@ -77,7 +77,7 @@ func TestRetransmission(t *testing.T) {
 func TestOverlapBuffered(t *testing.T) {
 	// Two out-of-order copies of overlapping ranges that differ: the first
 	// captured wins where they overlap; the second fills only the rest.
-	_, c := expect(t, Options{}, `c"ab"@7 c"cd"@6 c"EF"@4 c"gh"@5 E@8`, hs(
+	_, c := expect(t, Options{}, `c"ab"@7 c"cd"@7 c"EF"@7 c"gh"@7 E@8`, hs(
 		tseg{side: cli, seq: 1005, flags: fACK, data: "EF"},
 		tseg{side: cli, seq: 1005, flags: fACK, data: "efgh"},
 		tseg{side: cli, seq: 1003, flags: fACK, data: "cdeX"},
@@ -92,7 +92,7 @@ func TestInOrderOverBuffered(t *testing.T) {
 	// An in-order segment that runs over buffered data: its own bytes up
 	// to the buffered piece are delivered straight, the buffered copy wins
 	// after that, and its tail beyond is new.
-	_, c := expect(t, Options{}, `c"abc"@5 c"DE"@4 c"fg"@5 E@6`, hs(
+	_, c := expect(t, Options{}, `c"abc"@5 c"DE"@5 c"fg"@5 E@6`, hs(
 		tseg{side: cli, seq: 1004, flags: fACK, data: "DE"},
 		tseg{side: cli, seq: 1001, flags: fACK, data: "abcdefg"},
 	)...)
@@ -116,7 +116,7 @@ func TestAckedGap(t *testing.T) {
 func TestAckedGapBetweenBuffered(t *testing.T) {
 	// Holes between buffered pieces below the ACK are declared one by
 	// one; the piece beyond the ACK waits for its own hole.
-	expect(t, Options{}, `cG2@7 c"cc"@4 cG2@7 c"ff"@5 c"gg"@8 c"ii"@6 E@9`, hs(
+	expect(t, Options{}, `cG2@7 c"cc"@7 cG2@7 c"ff"@7 c"gg"@8 c"ii"@8 E@9`, hs(
 		tseg{side: cli, seq: 1003, flags: fACK, data: "cc"},
 		tseg{side: cli, seq: 1007, flags: fACK, data: "ff"},
 		tseg{side: cli, seq: 1011, flags: fACK, data: "ii"},
@@ -164,7 +164,7 @@ func TestOverflow(t *testing.T) {
 	// A cap of two small pieces: the third out-of-order piece gives up
 	// the hole before the first.
 	opt := Options{MaxBuffered: 2*segOverhead + 8}
-	_, c := expect(t, opt, `cG3@6 c"dddd"@4 c"eeee"@5 cG4@7 c"jjjj"@6 E@7`, hs(
+	_, c := expect(t, opt, `cG3@6 c"dddd"@6 c"eeee"@6 cG4@7 c"jjjj"@6 E@7`, hs(
 		tseg{side: cli, seq: 1004, flags: fACK, data: "dddd"},
 		tseg{side: cli, seq: 1008, flags: fACK, data: "eeee"},
 		tseg{side: cli, seq: 1016, flags: fACK, data: "jjjj"},
@@ -178,7 +178,7 @@ func TestTruncated(t *testing.T) {
 	// Snap length cut: in order the cut part is a gap at once; out of
 	// order it waits as a known-missing piece, which as the first copy of
 	// its range wins over a later complete copy.
-	_, c := expect(t, Options{}, `c"ab"@4 cG3@4 c"fg"@7 c"hikl"@5 cG5@5 c"r"@6 E@8`, hs(
+	_, c := expect(t, Options{}, `c"ab"@4 cG3@4 c"fg"@7 c"hikl"@7 cG5@7 c"r"@7 E@8`, hs(
 		tseg{side: cli, seq: 1001, flags: fACK, data: "ab", wire: 5},
 		tseg{side: cli, seq: 1008, flags: fACK, data: "hikl", wire: 9},
 		tseg{side: cli, seq: 1010, flags: fACK, data: "klmnopqr"},
@@ -193,7 +193,7 @@ func TestWrap(t *testing.T) {
 	// Sequence numbers that wrap through 0 in the middle of segments,
 	// reordered.
 	isn := uint32(0xfffffff8)
-	expect(t, Options{}, `c"0123456"@4 c"789abc"@3 c"def"@2 cFIN@5 E@6`,
+	expect(t, Options{}, `c"0123456"@4 c"789abc"@4 c"def"@4 cFIN@5 E@6`,
 		tseg{side: cli, seq: isn, flags: fSYN},
 		tseg{side: cli, seq: isn + 14, flags: fACK, data: "def"},
 		tseg{side: cli, seq: isn + 8, flags: fACK, data: "789abc"},

@@ -14,24 +14,29 @@ func (h *half) flushAll(at app.Pos) {
 		if s := h.segs[0].seq; s != h.next {
 			h.gap(int64(s.Sub(h.next)), at)
 		}
-		h.drain()
+		h.drain(app.Pos{})
 	}
 	if h.finSeen && h.next.LessThan(h.finSeq) {
 		h.gap(int64(h.finSeq.Sub(h.next)), at)
 	}
-	h.drain()
+	h.drain(app.Pos{})
 }
 
 // drain delivers the buffered pieces that are now in order, closes the
-// direction when its FIN comes up, and reports a pending gap.
-func (h *half) drain() {
+// direction when its FIN comes up, and reports a pending gap. The pieces
+// are delivered at, the frame that put them in order (as Wireshark shows
+// a PDU in the frame that completes it): a response whose hole a
+// retransmission fills is complete only then. A zero at keeps each
+// piece's own frame, for pieces given up rather than completed (a flush
+// at the end of the capture must not date them to its last packet).
+func (h *half) drain(at app.Pos) {
 	k, next := 0, h.next
 	for k < len(h.segs) && h.segs[k].seq == next {
 		next = h.segs[k].end()
 		k++
 	}
 	if k > 0 {
-		h.pop(k)
+		h.pop(k, at)
 	}
 	if h.finSeen && !h.closed && h.next == h.finSeq {
 		h.flush()
@@ -42,14 +47,19 @@ func (h *half) drain() {
 	h.flush()
 }
 
-// pop delivers the first k buffered pieces, which are contiguous from next.
-func (h *half) pop(k int) {
+// pop delivers the first k buffered pieces, which are contiguous from next,
+// at (see drain).
+func (h *half) pop(k int, at app.Pos) {
 	for i := range k {
 		s := &h.segs[i]
+		pos := at
+		if pos.Frame == 0 {
+			pos = s.at
+		}
 		if s.data == nil {
-			h.gap(int64(s.n), s.at)
+			h.gap(int64(s.n), pos)
 		} else {
-			h.bytes(s.data, s.at)
+			h.bytes(s.data, pos)
 		}
 		h.cost -= s.charge()
 		freePiece(s.data)

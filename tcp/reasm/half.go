@@ -77,7 +77,7 @@ func (h *half) segment(seq seqnum.Value, flags uint8, payload []byte, wire int, 
 	if fin {
 		h.fin(seq.Add(seqnum.Size(wire)), at)
 	}
-	h.drain()
+	h.drain(at)
 }
 
 // syn sets the initial sequence number, unless the stream has started: a
@@ -240,7 +240,7 @@ func (h *half) ack(a seqnum.Value, at app.Pos) {
 	}
 	for h.next.LessThan(lim) {
 		if len(h.segs) > 0 && h.segs[0].seq == h.next {
-			h.drain()
+			h.drain(at)
 			continue
 		}
 		hole := lim
@@ -251,7 +251,7 @@ func (h *half) ack(a seqnum.Value, at app.Pos) {
 		h.st.AckedGapBytes += n
 		h.gap(n, at)
 	}
-	h.drain()
+	h.drain(at)
 }
 
 // fin records the FIN at seq; it closes the direction once everything
