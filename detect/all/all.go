@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/duplicate"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
 )
 
@@ -14,5 +15,6 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		duplicate.Forwarding,
 	}
 }
