@@ -5,8 +5,10 @@ package all
 
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/checksum"
 	"github.com/wiresleuth/wiresleuth/detect/duplicate"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
+	"github.com/wiresleuth/wiresleuth/detect/pmtu"
 )
 
 // Detectors returns the detectors.
@@ -15,6 +17,8 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		pmtu.Blackhole,
+		checksum.BadChecksum,
 		duplicate.Forwarding,
 	}
 }
