@@ -35,10 +35,10 @@ func result(ds *detect.Dataset) *Result {
 type Judgement uint8
 
 const (
-	None      Judgement = iota // no Bad checksums
-	Corrupt                    // really wrong
-	Constant                   // one constant value on segments that differ: a NIC's placeholder
-	Accepted                   // the receiver took them: completed after the capture point
+	None     Judgement = iota // no Bad checksums
+	Corrupt                   // really wrong
+	Constant                  // one constant value on segments that differ: a NIC's placeholder
+	Accepted                  // the receiver took them: completed after the capture point
 )
 
 // Judge decides about a direction's Bad checksums.
@@ -291,7 +291,7 @@ func was(n int64) string {
 func offloadFinding(ds *detect.Dataset, r *Result) (detect.Finding, bool) {
 	type host struct {
 		n, partial, zero, accepted, acks, constant int64
-		sample                               []int
+		sample                                     []int
 	}
 	hosts := map[netip.Addr]*host{}
 	var order []netip.Addr
