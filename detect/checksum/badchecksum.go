@@ -47,10 +47,10 @@ func Judge(d *Direction) Judgement {
 	switch {
 	case d.Bad == 0:
 		return None
-	case v.Accepted > v.Rejected:
-		return Accepted
 	case d.Bad >= 2 && d.BadConstant && v.Rejected == 0:
 		return Constant
+	case v.Accepted > v.Rejected:
+		return Accepted
 	}
 	return Corrupt
 }

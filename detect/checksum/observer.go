@@ -271,6 +271,7 @@ func (o *observation) resolve(p *packet.Packet, a *tcp.Annotation) int {
 		done := false
 		switch {
 		case p.Time.Sub(q.ref.Time) > pendingLife:
+			q.unresolved()
 			done = true
 		case q.stream != a.Stream:
 		case a.FromA == q.fromA:
@@ -288,6 +289,7 @@ func (o *observation) resolve(p *packet.Packet, a *tcp.Annotation) int {
 			q.verdict().Accepted++
 			done = true
 		case p.TCP.Has(header.FlagRST):
+			q.unresolved()
 			done = true
 		}
 		if !done {
@@ -296,6 +298,14 @@ func (o *observation) resolve(p *packet.Packet, a *tcp.Annotation) int {
 	}
 	o.pending = keep
 	return chain
+}
+
+// unresolved notes a wrong segment nobody resent or acknowledged: the
+// last of a run of wrong copies.
+func (q *pending) unresolved() {
+	if v := q.verdict(); q.chain > v.Chain {
+		v.Chain, v.ChainRef = q.chain, q.ref
+	}
 }
 
 func (q *pending) verdict() *Verdict {
@@ -363,8 +373,12 @@ func (d *Direction) addFlow(src, dst flow.Endpoint) {
 	}
 }
 
-// Finish returns the *Result.
+// Finish returns the *Result. Wrong segments still unanswered at the end
+// count in the runs of wrong copies.
 func (o *observation) Finish() any {
+	for i := range o.pending {
+		o.pending[i].unresolved()
+	}
 	r := o.res
 	r.Directions = o.order
 	return &r

@@ -295,8 +295,12 @@ func finding(ds *detect.Dataset, js []*judged) detect.Finding {
 			f.Title = fmt.Sprintf("Full-size segments from %s to %s stalled until resent smaller: path MTU blackhole", j.Sender, j.Receiver.Addr)
 		}
 		span := j.LastTx.Time.Sub(j.FirstTx.Time)
-		ex := fmt.Sprintf("In %s, %s sent the segment at sequence %d to %s %d times as a %d-byte IP packet over %s (%s to %s), and no acknowledgment ever covered it. ",
-			ds.Name, j.Sender, j.StuckSeq, j.Receiver, j.Transmissions, j.IPLen, detect.Seconds(span), clock(j.FirstTx.Time), clock(j.LastTx.Time))
+		never := "no acknowledgment ever covered it"
+		if j.View == Recovered {
+			never = "no acknowledgment covered it until it was sent in smaller packets"
+		}
+		ex := fmt.Sprintf("In %s, %s sent the segment at sequence %d to %s %d times as a %d-byte IP packet over %s (%s to %s), and %s. ",
+			ds.Name, j.Sender, j.StuckSeq, j.Receiver, j.Transmissions, j.IPLen, detect.Seconds(span), clock(j.FirstTx.Time), clock(j.LastTx.Time), never)
 		if j.BeyondIPLen > 0 {
 			ex += fmt.Sprintf("Meanwhile a smaller %d-byte packet sent after it got through: the receiver acknowledged it by SACK at %s. ", j.BeyondIPLen, clock(j.BeyondAck.Time))
 		}
@@ -306,7 +310,11 @@ func finding(ds *detect.Dataset, js []*judged) detect.Finding {
 			ex += fmt.Sprintf("No data packet from %s was ever acknowledged on this connection. ", j.Sender.Addr)
 		}
 		ex += icmpText + " " + mss + ", so packets up to " + fmt.Sprint(max(j.full(), j.IPLen)) + " bytes are allowed end to end. "
-		ex += fmt.Sprintf("Small packets pass and full-size ones vanish, every time: a link on the path has an MTU below %d bytes (above %d), and the ICMP message that should make the sender use smaller packets is filtered or never sent — a PMTU blackhole.", j.IPLen, j.MaxAcked)
+		why := "the ICMP message that should make the sender use smaller packets is filtered or never sent"
+		if j.icmp != nil {
+			why = "the ICMP message that should make the sender use smaller packets does not take effect"
+		}
+		ex += fmt.Sprintf("Small packets pass and full-size ones vanish, every time: a link on the path has an MTU below %d bytes (above %d), and %s — a PMTU blackhole.", j.IPLen, j.MaxAcked, why)
 		if j.View == Recovered {
 			ex += fmt.Sprintf(" The sender eventually resent the data as %d-byte packets, which were acknowledged at %s (TCP MTU probing or blackhole detection): the connection survived, stalled for %s.",
 				j.FallbackIPLen, clock(j.AckedBy.Time), detect.Seconds(j.AckedBy.Time.Sub(j.FirstTx.Time)))

@@ -138,6 +138,14 @@ type stuck struct {
 	ackedBy      conn.Ref
 }
 
+// trouble is what a side keeps once its data needs retransmitting.
+type trouble struct {
+	stuck   [maxStuck]stuck
+	nStuck  int
+	beyond  [maxBeyond]credit
+	nBeyond int
+}
+
 type credit struct {
 	seq   seqnum.Value
 	ipLen int
@@ -159,10 +167,7 @@ type side struct {
 	runs                [maxRuns]segRun
 	nRuns               int
 	runsLost            bool
-	stuck               [maxStuck]stuck
-	nStuck              int
-	beyond              [maxBeyond]credit
-	nBeyond             int
+	t                   *trouble // made on the first retransmission or SACK
 	retrans             int
 	// receiver view
 	hole     [2]seqnum.Value
@@ -247,12 +252,22 @@ func (o *observation) Packet(pp *pipeline.Packet) {
 	}
 }
 
+// emptied empties a recycled trouble.
+func emptied(t *trouble) *trouble {
+	if t != nil {
+		*t = trouble{}
+	}
+	return t
+}
+
 func (o *observation) newConn(stream int64, v6 bool) *connState {
 	var c *connState
 	if n := len(o.free); n > 0 {
 		c = o.free[n-1]
 		o.free = o.free[:n-1]
+		t0, t1 := c.s[0].t, c.s[1].t
 		*c = connState{}
+		c.s[0].t, c.s[1].t = emptied(t0), emptied(t1)
 	} else {
 		c = new(connState)
 	}
@@ -343,8 +358,12 @@ func (s *side) runAt(seq seqnum.Value) *segRun {
 
 // resent notes a retransmission of [seq, end) as an ipLen-byte packet.
 func (s *side) resent(seq, end seqnum.Value, ipLen int, ref conn.Ref) {
-	for i := range s.nStuck {
-		st := &s.stuck[i]
+	if s.t == nil {
+		s.t = new(trouble)
+	}
+	t := s.t
+	for i := range t.nStuck {
+		st := &t.stuck[i]
 		if st.start != seq {
 			continue
 		}
@@ -369,11 +388,11 @@ func (s *side) resent(seq, end seqnum.Value, ipLen int, ref conn.Ref) {
 			st.big = 2 // the original, seen, and this one
 		}
 	}
-	if s.nStuck == maxStuck {
+	if t.nStuck == maxStuck {
 		// Make room by forgetting an acknowledged range of no interest.
 		j := -1
-		for i := range s.nStuck {
-			if x := &s.stuck[i]; x.acked && !(x.ackedSmall && x.big >= MinTransmissions) {
+		for i := range t.nStuck {
+			if x := &t.stuck[i]; x.acked && !(x.ackedSmall && x.big >= MinTransmissions) {
 				j = i
 				break
 			}
@@ -381,11 +400,11 @@ func (s *side) resent(seq, end seqnum.Value, ipLen int, ref conn.Ref) {
 		if j < 0 {
 			return
 		}
-		copy(s.stuck[j:], s.stuck[j+1:])
-		s.nStuck--
+		copy(t.stuck[j:], t.stuck[j+1:])
+		t.nStuck--
 	}
-	s.stuck[s.nStuck] = st
-	s.nStuck++
+	t.stuck[t.nStuck] = st
+	t.nStuck++
 }
 
 // carve marks [seq, end) as sent in ipLen-byte packets, so that its
@@ -478,10 +497,12 @@ func (s *side) cumulative(ackv seqnum.Value, ref conn.Ref) {
 		}
 	}
 	s.nRuns = keep
-	for i := range s.nStuck {
-		st := &s.stuck[i]
-		if !st.acked && st.end.LessThanEq(ackv) {
-			st.acked, st.ackedBy, st.ackedSmall = true, ref, st.smaller > 0
+	if t := s.t; t != nil {
+		for i := range t.nStuck {
+			st := &t.stuck[i]
+			if !st.acked && st.end.LessThanEq(ackv) {
+				st.acked, st.ackedBy, st.ackedSmall = true, ref, st.smaller > 0
+			}
 		}
 	}
 }
@@ -512,15 +533,22 @@ func (s *side) sacked(l, r seqnum.Value, ref conn.Ref) {
 			continue
 		}
 		s.credit(x.ipLen, ref)
-		if head != nil && head != x && x.ipLen < head.ipLen && s.nBeyond < maxBeyond {
-			s.beyond[s.nBeyond] = credit{seq: lo, ipLen: x.ipLen, ref: x.first, ack: ref}
-			s.nBeyond++
+		if head != nil && head != x && x.ipLen < head.ipLen {
+			if s.t == nil {
+				s.t = new(trouble)
+			}
+			if t := s.t; t.nBeyond < maxBeyond {
+				t.beyond[t.nBeyond] = credit{seq: lo, ipLen: x.ipLen, ref: x.first, ack: ref}
+				t.nBeyond++
+			}
 		}
 	}
-	for i := range s.nStuck {
-		st := &s.stuck[i]
-		if !st.acked && !st.start.LessThan(l) && st.end.LessThanEq(r) {
-			st.acked, st.ackedBy, st.ackedSmall = true, ref, st.smaller > 0
+	if t := s.t; t != nil {
+		for i := range t.nStuck {
+			st := &t.stuck[i]
+			if !st.acked && !st.start.LessThan(l) && st.end.LessThanEq(r) {
+				st.acked, st.ackedBy, st.ackedSmall = true, ref, st.smaller > 0
+			}
 		}
 	}
 }
@@ -578,8 +606,12 @@ func judge(c *connState, s, peer *side) *Candidate {
 	// Sender view: the earliest range sent MinTransmissions times at a
 	// size never acknowledged.
 	var best *stuck
-	for i := range s.nStuck {
-		st := &s.stuck[i]
+	t := s.t
+	if t == nil {
+		t = &trouble{}
+	}
+	for i := range t.nStuck {
+		st := &t.stuck[i]
 		if st.big < MinTransmissions || st.ipLen <= minFull(c.v6) || s.maxAcked >= st.ipLen {
 			continue
 		}
@@ -597,8 +629,8 @@ func judge(c *connState, s, peer *side) *Candidate {
 			cd.FallbackIPLen, cd.AckedBy = best.smallIPLen, best.ackedBy
 		}
 		cd.StuckSeq, cd.IPLen, cd.Transmissions, cd.FirstTx, cd.LastTx = uint32(best.start)-s.base, best.ipLen, best.big, best.first, best.last
-		for i := range s.nBeyond {
-			b := &s.beyond[i]
+		for i := range t.nBeyond {
+			b := &t.beyond[i]
 			if b.ipLen < best.ipLen && best.start.LessThan(b.seq) && best.first.Time <= b.ack.Time {
 				cd.BeyondIPLen, cd.BeyondRef, cd.BeyondAck = b.ipLen, b.ref, b.ack
 				break
