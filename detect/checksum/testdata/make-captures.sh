@@ -82,9 +82,9 @@ ip netns exec "$S" "$WS" lab agent http-server -listen :80 -keepalive=false >"$t
 pids+=($!)
 sleep 1
 
-ip netns exec "$C" tcpdump -i eth0 -s 0 -U -n -Z root -c 200 -w "$tmp/padsum-client.pcap" 2>/dev/null &
+ip netns exec "$C" tcpdump -i eth0 -s 0 -U --immediate-mode -n -Z root -c 200 -w "$tmp/padsum-client.pcap" 2>/dev/null &
 t1=$!
-ip netns exec "$S" tcpdump -i eth0 -s 0 -U -n -Z root -c 200 -w "$tmp/padsum-server.pcap" 2>/dev/null &
+ip netns exec "$S" tcpdump -i eth0 -s 0 -U --immediate-mode -n -Z root -c 200 -w "$tmp/padsum-server.pcap" 2>/dev/null &
 t2=$!
 sleep 1
 nx "$C" timeout 30 "$WS" lab agent http-client -server 10.99.1.2:80 -sport 46518 -get 2000 -close -timeout 5s -reset-on-timeout || true

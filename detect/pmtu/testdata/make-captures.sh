@@ -117,9 +117,9 @@ s.close()
 phase() {
 	local name=$1 server=$2 sport=$3 timeout=$4
 	nx "$S" ip route flush cache; nx "$S" ip -6 route flush cache
-	ip netns exec "$C" tcpdump -i eth0 -s 0 -U -n -Z root -c 200 -w "$tmp/$name-client.pcap" 2>"$tmp/$name-client.err" &
+	ip netns exec "$C" tcpdump -i eth0 -s 0 -U --immediate-mode -n -Z root -c 200 -w "$tmp/$name-client.pcap" 2>"$tmp/$name-client.err" &
 	local t1=$!
-	ip netns exec "$S" tcpdump -i eth0 -s 0 -U -n -Z root -c 200 -w "$tmp/$name-server.pcap" 2>"$tmp/$name-server.err" &
+	ip netns exec "$S" tcpdump -i eth0 -s 0 -U --immediate-mode -n -Z root -c 200 -w "$tmp/$name-server.pcap" 2>"$tmp/$name-server.err" &
 	local t2=$!
 	sleep 1
 	if [[ $server == \[* ]]; then
