@@ -6,9 +6,12 @@ package all
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/detect/checksum"
+	"github.com/wiresleuth/wiresleuth/detect/closing"
 	"github.com/wiresleuth/wiresleuth/detect/duplicate"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
 	"github.com/wiresleuth/wiresleuth/detect/pmtu"
+	"github.com/wiresleuth/wiresleuth/detect/resets"
+	"github.com/wiresleuth/wiresleuth/detect/stall"
 )
 
 // Detectors returns the detectors.
@@ -17,6 +20,15 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		resets.StaleACK,
+		resets.SpuriousSYNACK,
+		stall.AfterHandshake,
+		stall.Data,
+		closing.FINMissing,
+		closing.NoReuse,
+		resets.Forged,
+		resets.IdleTimeout,
+		resets.Summary,
 		pmtu.Blackhole,
 		checksum.BadChecksum,
 		duplicate.Forwarding,
