@@ -114,7 +114,8 @@ type Result struct {
 	// retransmissions or holes, the largest IP packet from the sender seen
 	// here.
 	MaxIP map[[2]flow.Endpoint]int
-	// HostMax gives the largest IP packet seen from one host to another.
+	// HostMax gives the largest IP packet with data seen from one host to
+	// another (in connections the observer followed).
 	HostMax map[[2]netip.Addr]int
 	// Untracked counts connections not followed because MaxConns were
 	// open at once.
@@ -209,16 +210,6 @@ func (o *observation) Packet(pp *pipeline.Packet) {
 	if p.Time >= o.nextSweep {
 		o.sweep(p.Time)
 		o.nextSweep = p.Time.Add(sweep)
-	}
-	if p.PayloadLen > 0 {
-		k := [2]netip.Addr{p.Src, p.Dst}
-		if m, ok := o.res.HostMax[k]; ok {
-			if p.IPLen > m {
-				o.res.HostMax[k] = p.IPLen
-			}
-		} else if len(o.res.HostMax) < MaxSizes {
-			o.res.HostMax[k] = p.IPLen
-		}
 	}
 	c := o.conns[a.Stream]
 	if c == nil {
@@ -570,6 +561,12 @@ func (o *observation) finish(c *connState) {
 	for d := range c.s {
 		s := &c.s[d]
 		peer := &c.s[1-d]
+		if s.maxSent > 0 {
+			k := [2]netip.Addr{s.ep.Addr, peer.ep.Addr}
+			if m, ok := o.res.HostMax[k]; ok || len(o.res.HostMax) < MaxSizes {
+				o.res.HostMax[k] = max(m, s.maxSent)
+			}
+		}
 		if s.retrans > 0 || s.haveHole {
 			k := [2]flow.Endpoint{s.ep, peer.ep}
 			if m, ok := o.res.MaxIP[k]; ok || len(o.res.MaxIP) < MaxSizes {
