@@ -396,10 +396,23 @@ func nextSteps(j *judged) []string {
 	if j.V6 {
 		ping = fmt.Sprintf("ping -6 -M do -s %d %s", payload, j.Receiver.Addr)
 	}
+	where := fmt.Sprintf("between %s and %s", j.Sender.Addr, j.Receiver.Addr)
+	if a, b, ok := strings.Cut(j.lostBetween, ","); ok {
+		where = fmt.Sprintf("between the capture points %s and %s", a, b)
+	}
+	clamp := "(or --set-mss for the known path MTU minus 40)"
+	if j.icmp != nil && j.icmp.MTU > 0 {
+		hdr := 40
+		if j.V6 {
+			hdr = 60
+		}
+		where += fmt.Sprintf(" (the ICMP from %s gives its MTU: %d)", j.icmp.From, j.icmp.MTU)
+		clamp = fmt.Sprintf("(or --set-mss %d for the link MTU %d)", j.icmp.MTU-hdr, j.icmp.MTU)
+	}
 	steps := []string{
-		fmt.Sprintf("Find the link with the smaller MTU between %s and %s: tracepath -n %s from %s, or %s and smaller sizes until one passes; then ip link show on each hop for its mtu.",
-			j.Sender.Addr, j.Receiver.Addr, j.Receiver.Addr, j.Sender.Addr, ping),
-		"Clamp the MSS on the router in front of that link so that no segment needs it: iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu (or --set-mss for the known path MTU minus 40).",
+		fmt.Sprintf("Find the link with the smaller MTU %s: tracepath -n %s from %s, or %s and smaller sizes until one passes; then ip link show on each hop for its mtu.",
+			where, j.Receiver.Addr, j.Sender.Addr, ping),
+		"Clamp the MSS on the router in front of that link so that no segment needs it: iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu " + clamp + ".",
 		"Let ICMP fragmentation-needed (type 3 code 4) and ICMPv6 packet-too-big (type 2) through every firewall and security group on the path, and check that the router of the small link sends them (its OUTPUT rules, icmp rate limits).",
 		"As mitigation on the sender: net.ipv4.tcp_mtu_probing=1 lets Linux find a size that passes when no ICMP arrives; or lower its interface MTU to the path's (ip link set dev IFACE mtu N).",
 	}
