@@ -377,7 +377,7 @@ func offloadFinding(ds *detect.Dataset, r *Result) (detect.Finding, bool) {
 		f.Explanation += " That is checksum offload: the sending host leaves the checksum to its network card, which completes it after the point where the capture copies the packet."
 	}
 	if acc > 0 {
-		f.Explanation += " Segments the receiver acknowledged without a resend had good checksums when they arrived: they were completed after the capture point (offload by a card that leaves other values), or the capture was edited afterwards (addresses anonymised or rewritten without fixing checksums)."
+		f.Explanation += " Segments the receiver acknowledged without a resend had good checksums when they arrived: they were completed after the capture point (offload by a card that leaves other values), merged on receipt into larger packets (GRO/LRO) whose checksum is no longer checked, or the capture was edited afterwards (addresses anonymised or rewritten without fixing checksums)."
 	}
 	f.Explanation += " It is not a network fault, and these checksums cannot be judged from this capture."
 	f.AddFact("offload_segments", fmt.Sprint(total))

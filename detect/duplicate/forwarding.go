@@ -164,6 +164,15 @@ func ttlText(g *Group) string {
 	return strings.Join(s, ", ")
 }
 
+// ttlFact is ttlText for machines: "63,62;64,63".
+func ttlFact(g *Group) string {
+	var s []string
+	for _, p := range g.TTLPairs {
+		s = append(s, fmt.Sprintf("%d,%d", p[0], p[1]))
+	}
+	return strings.Join(s, ";")
+}
+
 func gapText(g *Group) string {
 	if g.MinGap == g.MaxGap {
 		return detect.Seconds(g.MinGap)
@@ -224,7 +233,7 @@ func forwardedFinding(p *detect.Pass, ds *detect.Dataset, g *Group) detect.Findi
 	f.AddFact("first_mac", mac(a.Src))
 	f.AddFact("second_mac", mac(b.Src))
 	f.AddFact("dst_mac", mac(a.Dst))
-	f.AddFact("ttls", ttlText(g))
+	f.AddFact("ttls", ttlFact(g))
 	f.AddFact("repeated_packets", fmt.Sprint(g.Repeats))
 	if packets > 0 {
 		f.AddFact("packets", fmt.Sprint(packets))

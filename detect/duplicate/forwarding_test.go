@@ -73,8 +73,8 @@ func TestForwardedByTwoRouters(t *testing.T) {
 		dec  uint8
 		ttls string
 	}{
-		{"one-hop-further", 1, "63→62"},
-		{"same-distance", 0, "63→63"},
+		{"one-hop-further", 1, "63,62"},
+		{"same-distance", 0, "63,63"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := conversation(t, false)
@@ -194,7 +194,7 @@ func TestLabDuplicateForwarding(t *testing.T) {
 		t.Fatalf("want one warning, got %d: %+v", len(w), got)
 	}
 	f := w[0]
-	if f.Connections[0].Capture != "server" || f.Fact("second_mac") != "02:00:0a:63:01:03" || f.Fact("first_mac") != "02:00:0a:63:01:01" || f.Fact("ttls") != "63→62" {
+	if f.Connections[0].Capture != "server" || f.Fact("second_mac") != "02:00:0a:63:01:03" || f.Fact("first_mac") != "02:00:0a:63:01:01" || f.Fact("ttls") != "63,62" {
 		t.Errorf("finding: %+v", f)
 	}
 	for _, s := range []string{"At r1-out, 02:00:0a:63:01:01 sends each of these packets to two next hops", "At r2, the packets arrive from 02:00:0a:63:01:01", "all 16 packets"} {
@@ -278,7 +278,7 @@ func TestRealCaptures(t *testing.T) {
 	}
 	f := w[0]
 	macs := f.Fact("first_mac") + "," + f.Fact("second_mac")
-	if macs != "02:00:0a:63:0b:01,02:00:0a:63:0b:03" && macs != "02:00:0a:63:0b:03,02:00:0a:63:0b:01" || f.Fact("ttls") != "63→63" || f.Fact("dst_mac") != "02:00:0a:63:0b:02" {
+	if macs != "02:00:0a:63:0b:01,02:00:0a:63:0b:03" && macs != "02:00:0a:63:0b:03,02:00:0a:63:0b:01" || f.Fact("ttls") != "63,63" || f.Fact("dst_mac") != "02:00:0a:63:0b:02" {
 		t.Errorf("two-forwarders: %+v", f.Facts)
 	}
 	if !strings.Contains(f.Explanation, "same TTL") {
