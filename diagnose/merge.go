@@ -11,7 +11,8 @@ import (
 // about the same connections into one: the view of the most upstream
 // capture (path order, client side first), with a line saying at which
 // vantage points the fault shows, and at which the connections do not
-// appear or look healthy. Connections are matched by their endpoints; a
+// appear or look healthy. Findings with different keys (Finding.Key) stay
+// apart. Connections are matched by their endpoints; a
 // translated address (NAT) keeps findings apart.
 func mergeVantages(findings []detect.Finding, datasets []*detect.Dataset) []detect.Finding {
 	if len(datasets) < 2 {
@@ -47,7 +48,8 @@ func mergeVantages(findings []detect.Finding, datasets []*detect.Dataset) []dete
 		group := []int{i}
 		mine := pairs(&findings[i])
 		for j := i + 1; j < len(findings); j++ {
-			if used[j] || findings[j].ID != findings[i].ID || capOf(&findings[j]) == capOf(&findings[i]) || len(mine) == 0 {
+			if used[j] || findings[j].ID != findings[i].ID || findings[j].Key != findings[i].Key ||
+				capOf(&findings[j]) == capOf(&findings[i]) || len(mine) == 0 {
 				continue
 			}
 			for p := range pairs(&findings[j]) {

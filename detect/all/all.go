@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/appfail"
 	"github.com/wiresleuth/wiresleuth/detect/checksum"
 	"github.com/wiresleuth/wiresleuth/detect/closing"
 	"github.com/wiresleuth/wiresleuth/detect/duplicate"
@@ -32,5 +33,8 @@ func Detectors() []*detect.Detector {
 		pmtu.Blackhole,
 		checksum.BadChecksum,
 		duplicate.Forwarding,
+		appfail.ErrorReply,
+		appfail.NoReply,
+		appfail.Slow,
 	}
 }
