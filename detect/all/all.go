@@ -6,8 +6,11 @@ package all
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/detect/appfail"
+	"github.com/wiresleuth/wiresleuth/detect/checksum"
 	"github.com/wiresleuth/wiresleuth/detect/closing"
+	"github.com/wiresleuth/wiresleuth/detect/duplicate"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
+	"github.com/wiresleuth/wiresleuth/detect/pmtu"
 	"github.com/wiresleuth/wiresleuth/detect/resets"
 	"github.com/wiresleuth/wiresleuth/detect/stall"
 )
@@ -27,6 +30,9 @@ func Detectors() []*detect.Detector {
 		resets.Forged,
 		resets.IdleTimeout,
 		resets.Summary,
+		pmtu.Blackhole,
+		checksum.BadChecksum,
+		duplicate.Forwarding,
 		appfail.ErrorReply,
 		appfail.NoReply,
 		appfail.Slow,
