@@ -105,7 +105,7 @@ func Order(in []Input, names []string) ([]Input, error) {
 func Run(inputs []Input, opt Options) (*report.Report, error) {
 	var datasets []*detect.Dataset
 	for _, in := range inputs {
-		ds, err := detect.Build(detect.BuildOptions{Name: in.Name, File: in.File, Detectors: opt.Detectors, Conn: opt.Conn, NoApp: opt.NoApp})
+		ds, err := detect.Build(detect.BuildOptions{Name: in.Name, File: in.File, Detectors: opt.Detectors, Conn: opt.Conn, NoApp: opt.NoApp, Captures: len(inputs)})
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ package all
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
+	"github.com/wiresleuth/wiresleuth/detect/vantage"
 )
 
 // Detectors returns the detectors.
@@ -14,5 +15,9 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		vantage.Lost,
+		vantage.Injected,
+		vantage.Modified,
+		vantage.Latency,
 	}
 }

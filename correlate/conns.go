@@ -1,0 +1,269 @@
+package correlate
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/wiresleuth/wiresleuth/header"
+)
+
+// Connection matching between two captures: anchors (identities of single
+// packets that survive NAT) are joined by sorting, every pair of
+// connections that share anchors collects votes, and pairs are chosen
+// greedily, most votes first, one to one.
+
+// anchor is one packet identity.
+type anchor struct {
+	key uint64
+	pkt uint32
+	cls uint8 // anchor class: strong (1) or weak (0)
+}
+
+const (
+	anchorsPerDir = 8  // every connection contributes its first packets each way…
+	sampleMask    = 15 // …and a consistent sample (1 in 16 by key) of the rest
+	maxGroup      = 64 // anchor groups larger than this (|X|·|Y|) are too common to vote
+)
+
+const flagsMask = 0xff &^ (header.FlagECE | header.FlagCWR)
+
+// anchors lists the anchors of a capture's packets.
+func anchorsOf(c *Capture) []anchor {
+	out := make([]anchor, 0, len(c.conns)*8+len(c.sigs)/4)
+	for f := range c.conns {
+		var n [2]int
+		for _, i := range c.connPackets(uint32(f)) {
+			s := &c.sigs[i]
+			side := s.fromB()
+			first := n[side] < anchorsPerDir
+			n[side]++
+			add := func(k uint64, strong bool) {
+				if first || k&sampleMask == 0 || s.kind <= KindSYNACK || s.kind == KindFIN || s.kind == KindRST {
+					cls := uint8(0)
+					if strong {
+						cls = 1
+					}
+					out = append(out, anchor{k, i, cls})
+				}
+			}
+			fl := uint64(s.flags & flagsMask)
+			switch s.kind {
+			case KindICMP:
+				if s.bits&bitQuoted != 0 {
+					add(key64(6, uint64(s.ack), uint64(s.seq), uint64(s.tsval)), true)
+				} else {
+					add(key64(7, uint64(s.ack), uint64(s.seq), uint64(s.plen)), true)
+				}
+			case KindUDP, KindOther:
+			default:
+				add(key64(1, fl, uint64(s.seq), uint64(s.ack), uint64(s.plen)), true)
+				if s.opts&optTS != 0 {
+					add(key64(2, fl, uint64(s.tsval), uint64(s.plen)), true)
+				}
+			}
+			if s.plen > 0 && s.bits&bitH16 != 0 && s.bits&bitQuoted == 0 {
+				add(key64(3, uint64(s.kind), uint64(s.plen), uint64(s.h16)), true)
+			}
+			if s.plen > 16 && s.bits&bitH64 != 0 && s.bits&bitQuoted == 0 {
+				add(key64(4, uint64(s.kind), uint64(s.plen), uint64(s.h64)), true)
+			}
+			if s.ipid != 0 && s.bits&bitV6 == 0 {
+				add(key64(5, uint64(s.ipid), uint64(s.plen), uint64(s.kind), fl), false)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b anchor) int { return cmp.Compare(a.key, b.key) })
+	return out
+}
+
+// link pairs a connection in one capture with one in another.
+type link struct {
+	fx, fy uint32
+	swap   bool      // side A at X is side B at Y
+	delta  [2]uint32 // sequence offset Y−X for packets from X's side A, side B
+	hasD   [2]bool
+	votes  float64
+	adjX   [2]bool // packets of X's side A, B are matched along this link
+}
+
+func (l *link) swapBit() int {
+	if l.swap {
+		return 1
+	}
+	return 0
+}
+
+// vote gathers the evidence for one pair of connections.
+type vote struct {
+	strong, weak [2]float64 // by orientation: same sides, swapped
+	deltas       [4][4]deltaCount // by orientation·2 + X's side
+}
+
+type deltaCount struct {
+	d uint32
+	n float32
+}
+
+func (v *vote) addDelta(side int, d uint32, w float32) {
+	ds := &v.deltas[side]
+	for i := range ds {
+		if ds[i].n > 0 && ds[i].d == d {
+			ds[i].n += w
+			return
+		}
+	}
+	// Replace the weakest entry.
+	j := 0
+	for i := range ds {
+		if ds[i].n < ds[j].n {
+			j = i
+		}
+	}
+	if ds[j].n < w {
+		ds[j] = deltaCount{d, w}
+	}
+}
+
+func (v *vote) bestDelta(side int) (uint32, bool) {
+	ds := &v.deltas[side]
+	j := 0
+	for i := range ds {
+		if ds[i].n > ds[j].n {
+			j = i
+		}
+	}
+	return ds[j].d, ds[j].n > 0
+}
+
+type connPair struct{ fx, fy uint32 }
+
+// matchConns pairs the connections of two captures.
+func matchConns(x, y *Capture, ax, ay []anchor) []link {
+	votes := map[connPair]*vote{}
+	i, j := 0, 0
+	for i < len(ax) && j < len(ay) {
+		switch {
+		case ax[i].key < ay[j].key:
+			i++
+			continue
+		case ax[i].key > ay[j].key:
+			j++
+			continue
+		}
+		k := ax[i].key
+		i2, j2 := i, j
+		for i2 < len(ax) && ax[i2].key == k {
+			i2++
+		}
+		for j2 < len(ay) && ay[j2].key == k {
+			j2++
+		}
+		nx, ny := i2-i, j2-j
+		if nx*ny <= maxGroup {
+			w := 1 / float64(max(nx, ny))
+			for _, a := range ax[i:i2] {
+				for _, b := range ay[j:j2] {
+					sx, sy := &x.sigs[a.pkt], &y.sigs[b.pkt]
+					if sx.kind != sy.kind {
+						continue
+					}
+					p := connPair{sx.flow, sy.flow}
+					v := votes[p]
+					if v == nil {
+						v = &vote{}
+						votes[p] = v
+					}
+					o := 0
+					if sx.fromB() != sy.fromB() {
+						o = 1
+					}
+					if a.cls == 1 {
+						v.strong[o] += w
+					} else {
+						v.weak[o] += w
+					}
+					if sx.kind <= KindRST && sx.bits&bitQuoted == 0 {
+						v.addDelta(o*2+sx.fromB(), sy.seq-sx.seq, float32(w))
+					}
+				}
+			}
+		}
+		i, j = i2, j2
+	}
+	type cand struct {
+		p     connPair
+		swap  bool
+		score float64
+	}
+	var cands []cand
+	for p, v := range votes {
+		cx, cy := &x.conns[p.fx], &y.conns[p.fy]
+		if cx.proto != cy.proto {
+			continue
+		}
+		for o := range 2 {
+			same := cx.key.Equal(cy.key) && (cx.aIsKeyA == cy.aIsKeyA) == (o == 0)
+			s := v.strong[o]
+			w := v.weak[o]
+			// Weak anchors (IP IDs) count only in numbers or with other
+			// evidence; unchanged endpoints are evidence.
+			score := s + w/2
+			ok := s >= 1 || w >= 3 || same && s+w > 0
+			if same {
+				score += 2
+			}
+			if ok {
+				cands = append(cands, cand{p, o == 1, score})
+			}
+		}
+	}
+	// Connections with the same endpoints in both captures and no shared
+	// anchor (a lone SYN lost in between has none) still pair up when
+	// their times fit: that is decided later, by time, in pairByTuple.
+	slices.SortFunc(cands, func(a, b cand) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.p.fx, b.p.fx); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.p.fy, b.p.fy)
+	})
+	takenX := make(map[uint32]bool)
+	takenY := make(map[uint32]bool)
+	var links []link
+	for _, c := range cands {
+		if takenX[c.p.fx] || takenY[c.p.fy] {
+			continue
+		}
+		takenX[c.p.fx], takenY[c.p.fy] = true, true
+		l := link{fx: c.p.fx, fy: c.p.fy, swap: c.swap, votes: c.score}
+		v := votes[c.p]
+		o := 0
+		if c.swap {
+			o = 1
+		}
+		cx, cy := &x.conns[c.p.fx], &y.conns[c.p.fy]
+		for side := range 2 {
+			ys := side
+			if c.swap {
+				ys = 1 - side
+			}
+			if cx.hasISN[side] && cy.hasISN[ys] {
+				l.delta[side], l.hasD[side] = cy.isn[ys]-cx.isn[side], true
+			} else if d, ok := v.bestDelta(o*2 + side); ok {
+				l.delta[side], l.hasD[side] = d, true
+			}
+		}
+		// A direction without evidence keeps the other's offset when
+		// that is zero (no rewriting seen).
+		for side := range 2 {
+			if !l.hasD[side] && l.hasD[1-side] && l.delta[1-side] == 0 {
+				l.hasD[side] = true
+			}
+		}
+		links = append(links, l)
+	}
+	slices.SortFunc(links, func(a, b link) int { return cmp.Compare(a.fx, b.fx) })
+	return links
+}
