@@ -95,7 +95,7 @@ func (l *link) swapBit() int {
 
 // vote gathers the evidence for one pair of connections.
 type vote struct {
-	strong, weak [2]float64 // by orientation: same sides, swapped
+	strong, weak [2]float64       // by orientation: same sides, swapped
 	deltas       [4][4]deltaCount // by orientation·2 + X's side
 }
 

@@ -104,4 +104,3 @@ func injectedFinding(path *correlate.Path, k segKey, es []correlate.Event) detec
 	}
 	return f
 }
-
