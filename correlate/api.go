@@ -305,15 +305,21 @@ func (p *Path) trace(v int, k uint32) Trace {
 					}
 					tr.At[w].Status = st
 					// Later captures on the connection's path cannot
-					// have it either (unless injected there).
-					for z := w; z >= 0 && z < len(p.vs); {
-						if tr.At[z].Status == Unknown {
-							tr.At[z].Status = st
-						}
-						if down {
-							z++
-						} else {
-							z--
+					// have it either (unless injected there): those
+					// running at the time did not see it.
+					if st == NotSeen {
+						for z := w; z >= 0 && z < len(p.vs); {
+							if tr.At[z].Status == Unknown {
+								tr.At[z].Status = NotCaptured
+								if p.inWindow(x, cs.t, z, along) {
+									tr.At[z].Status = NotSeen
+								}
+							}
+							if down {
+								z++
+							} else {
+								z--
+							}
 						}
 					}
 				}

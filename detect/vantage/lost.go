@@ -132,7 +132,11 @@ func lostFinding(path *correlate.Path, k segKey, es []correlate.Event) detect.Fi
 	default:
 		f.Severity = detect.Info
 	}
-	f.Title = fmt.Sprintf("%s from %s to %s lost between %s and %s", plural(len(es), "packet", "packets"), who(srcs), whoHost(dsts), from, to)
+	what := plural(len(es), "packet", "packets")
+	if len(kinds) == 1 {
+		what = fmt.Sprintf("%d %s", len(es), kindWord(es[0].Packet.Kind, len(es)))
+	}
+	f.Title = fmt.Sprintf("%s from %s to %s lost between %s and %s", what, who(srcs), whoHost(dsts), from, to)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s travelling from %s toward %s %s seen at %s and never at %s, although %s was capturing at the time: %s, on %s.",
 		plural(len(es), "packet", "packets"), who(srcs), whoHost(dsts), wasWere(len(es)), from, to, to, counted(kinds), plural(len(conns), "connection", "connections"))
