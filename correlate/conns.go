@@ -16,8 +16,18 @@ import (
 type anchor struct {
 	key uint64
 	pkt uint32
-	cls uint8 // anchor class: strong (1) or weak (0)
+	cls uint8 // anchor class: clsSpecific, clsContent or clsWeak
 }
+
+// Anchor classes. Specific anchors (sequence and acknowledgment numbers,
+// ICMP quotes) almost never repeat across connections; content anchors
+// (payload hashes, TCP timestamps) repeat when applications send the same
+// bytes or hosts share a timestamp clock; weak ones (IP IDs) often do.
+const (
+	clsWeak = iota
+	clsContent
+	clsSpecific
+)
 
 const (
 	anchorsPerDir = 8  // every connection contributes its first packets each way…
@@ -37,12 +47,8 @@ func anchorsOf(c *Capture) []anchor {
 			side := s.fromB()
 			first := n[side] < anchorsPerDir
 			n[side]++
-			add := func(k uint64, strong bool) {
+			add := func(k uint64, cls uint8) {
 				if first || k&sampleMask == 0 || s.kind <= KindSYNACK || s.kind == KindFIN || s.kind == KindRST {
-					cls := uint8(0)
-					if strong {
-						cls = 1
-					}
 					out = append(out, anchor{k, i, cls})
 				}
 			}
@@ -50,25 +56,25 @@ func anchorsOf(c *Capture) []anchor {
 			switch s.kind {
 			case KindICMP:
 				if s.bits&bitQuoted != 0 {
-					add(key64(6, uint64(s.ack), uint64(s.seq), uint64(s.tsval)), true)
+					add(key64(6, uint64(s.ack), uint64(s.seq), uint64(s.tsval)), clsSpecific)
 				} else {
-					add(key64(7, uint64(s.ack), uint64(s.seq), uint64(s.plen)), true)
+					add(key64(7, uint64(s.ack), uint64(s.seq), uint64(s.plen)), clsContent)
 				}
 			case KindUDP, KindOther:
 			default:
-				add(key64(1, fl, uint64(s.seq), uint64(s.ack), uint64(s.plen)), true)
+				add(key64(1, fl, uint64(s.seq), uint64(s.ack), uint64(s.plen)), clsSpecific)
 				if s.opts&optTS != 0 {
-					add(key64(2, fl, uint64(s.tsval), uint64(s.plen)), true)
+					add(key64(2, fl, uint64(s.tsval), uint64(s.plen)), clsContent)
 				}
 			}
 			if s.plen > 0 && s.bits&bitH16 != 0 && s.bits&bitQuoted == 0 {
-				add(key64(3, uint64(s.kind), uint64(s.plen), uint64(s.h16)), true)
+				add(key64(3, uint64(s.kind), uint64(s.plen), uint64(s.h16)), clsContent)
 			}
 			if s.plen > 16 && s.bits&bitH64 != 0 && s.bits&bitQuoted == 0 {
-				add(key64(4, uint64(s.kind), uint64(s.plen), uint64(s.h64)), true)
+				add(key64(4, uint64(s.kind), uint64(s.plen), uint64(s.h64)), clsContent)
 			}
 			if s.ipid != 0 && s.bits&bitV6 == 0 {
-				add(key64(5, uint64(s.ipid), uint64(s.plen), uint64(s.kind), fl), false)
+				add(key64(5, uint64(s.ipid), uint64(s.plen), uint64(s.kind), fl), clsWeak)
 			}
 		}
 	}
@@ -95,8 +101,17 @@ func (l *link) swapBit() int {
 
 // vote gathers the evidence for one pair of connections.
 type vote struct {
-	strong, weak [2]float64       // by orientation: same sides, swapped
+	w            [2][3]float64      // by orientation (same sides, swapped) and anchor class
 	deltas       [4][4]deltaCount // by orientation·2 + X's side
+	dts          [8]int64         // time differences tY−tX of the first hits
+	ndt          int
+}
+
+// dt returns the median time difference of the hits.
+func (v *vote) dt() int64 {
+	d := slices.Clone(v.dts[:v.ndt])
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 type deltaCount struct {
@@ -124,7 +139,7 @@ func (v *vote) addDelta(side int, d uint32, w float32) {
 	}
 }
 
-func (v *vote) bestDelta(side int) (uint32, bool) {
+func (v *vote) bestDelta(side int) (uint32, float32) {
 	ds := &v.deltas[side]
 	j := 0
 	for i := range ds {
@@ -132,7 +147,7 @@ func (v *vote) bestDelta(side int) (uint32, bool) {
 			j = i
 		}
 	}
-	return ds[j].d, ds[j].n > 0
+	return ds[j].d, ds[j].n
 }
 
 type connPair struct{ fx, fy uint32 }
@@ -177,12 +192,12 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 					if sx.fromB() != sy.fromB() {
 						o = 1
 					}
-					if a.cls == 1 {
-						v.strong[o] += w
-					} else {
-						v.weak[o] += w
+					v.w[o][a.cls] += w
+					if v.ndt < len(v.dts) && a.cls != clsWeak {
+						v.dts[v.ndt] = sy.t - sx.t
+						v.ndt++
 					}
-					if sx.kind <= KindRST && sx.bits&bitQuoted == 0 {
+					if sx.kind <= KindRST && sx.bits&bitQuoted == 0 && a.cls != clsWeak {
 						v.addDelta(o*2+sx.fromB(), sy.seq-sx.seq, float32(w))
 					}
 				}
@@ -194,6 +209,9 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 		p     connPair
 		swap  bool
 		score float64
+		dt    int64
+		sure  bool // specific anchors or unchanged endpoints
+		hasDT bool
 	}
 	var cands []cand
 	for p, v := range votes {
@@ -203,23 +221,75 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 		}
 		for o := range 2 {
 			same := cx.key.Equal(cy.key) && (cx.aIsKeyA == cy.aIsKeyA) == (o == 0)
-			s := v.strong[o]
-			w := v.weak[o]
-			// Weak anchors (IP IDs) count only in numbers or with other
-			// evidence; unchanged endpoints are evidence.
-			score := s + w/2
-			ok := s >= 1 || w >= 3 || same && s+w > 0
+			spec, content, weak := v.w[o][clsSpecific], v.w[o][clsContent], v.w[o][clsWeak]
+			score := spec + content + weak/4
 			if same {
 				score += 2
 			}
+			ok := same && spec+content+weak > 0 || spec >= 1
+			if !ok && content >= 1.5 {
+				// Content alone (payload, timestamps) repeats across
+				// connections: it counts when two hits or more agree on
+				// the sequence offset, as hits on the same connection do.
+				agree := float32(0)
+				for side := range 2 {
+					_, n := v.bestDelta(o*2 + side)
+					agree += n
+				}
+				ok = agree >= 1.5
+				if cx.proto != 6 {
+					ok = content >= 2
+				}
+			}
+			if ok && !same && cx.proto == 6 {
+				// Initial sequence numbers seen at both ends must agree
+				// with the offset the anchors give.
+				ys := func(side int) int { return side ^ o }
+				for side := range 2 {
+					if d, n := v.bestDelta(o*2 + side); n > 0 && cx.hasISN[side] && cy.hasISN[ys(side)] && cy.isn[ys(side)]-cx.isn[side] != d {
+						ok = false
+					}
+				}
+			}
 			if ok {
-				cands = append(cands, cand{p, o == 1, score})
+				c := cand{p: p, swap: o == 1, score: score, sure: same || spec >= 1, hasDT: v.ndt > 0}
+				if c.hasDT {
+					c.dt = v.dt()
+				}
+				cands = append(cands, c)
 			}
 		}
 	}
 	// Connections with the same endpoints in both captures and no shared
 	// anchor (a lone SYN lost in between has none) still pair up when
 	// their times fit: that is decided later, by time, in pairByTuple.
+	// The captures' clocks differ by one offset (and the delay): a
+	// candidate whose packets are seen far off the others' time
+	// difference pairs two different connections.
+	var sure []int64
+	for _, c := range cands {
+		if c.sure && c.hasDT {
+			sure = append(sure, c.dt)
+		}
+	}
+	if len(sure) == 0 {
+		for _, c := range cands {
+			if c.hasDT {
+				sure = append(sure, c.dt)
+			}
+		}
+	}
+	if len(sure) >= 3 {
+		slices.Sort(sure)
+		mid := sure[len(sure)/2]
+		dev := make([]int64, len(sure))
+		for i, d := range sure {
+			dev[i] = max(d-mid, mid-d)
+		}
+		slices.Sort(dev)
+		tol := max(50e6, 8*dev[len(dev)/2])
+		cands = slices.DeleteFunc(cands, func(c cand) bool { return c.hasDT && (c.dt-mid > tol || mid-c.dt > tol) })
+	}
 	slices.SortFunc(cands, func(a, b cand) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
@@ -251,7 +321,7 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 			}
 			if cx.hasISN[side] && cy.hasISN[ys] {
 				l.delta[side], l.hasD[side] = cy.isn[ys]-cx.isn[side], true
-			} else if d, ok := v.bestDelta(o*2 + side); ok {
+			} else if d, n := v.bestDelta(o*2 + side); n > 0 {
 				l.delta[side], l.hasD[side] = d, true
 			}
 		}

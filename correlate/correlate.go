@@ -524,18 +524,49 @@ func (ps *pairState) fit(x, y *Capture, ms []mpair, down func(li uint32, side in
 }
 
 // validate drops round 1 matches whose delay is impossible (negative
-// beyond the clock's uncertainty): a unique key can still pair a packet
-// with a copy of another one when the right copy was not captured.
+// beyond the clock's uncertainty), and those whose delay is far beyond the
+// usual when a retransmission explains them better: a unique key can pair
+// a packet lost on the way with its retransmission when the capture
+// upstream stopped before the retransmission passed it.
 func (ps *pairState) validate(x, y *Capture, down func(li uint32, side int) bool) {
 	if !ps.clock.ok {
 		return
+	}
+	var spread [2]float64
+	for k := range 2 {
+		var ds []float64
+		for _, m := range ps.m {
+			a, b := &x.sigs[m.x], &y.sigs[m.y]
+			dn := down(m.li, a.fromB())
+			if dn == (k == 0) {
+				d, _ := ps.delayRaw(a.t, b.t, dn)
+				ds = append(ds, d)
+			}
+		}
+		slices.Sort(ds)
+		spread[k] = quantile(ds, 0.9) - quantile(ds, 0.1)
 	}
 	keep := ps.m[:0]
 	dropped := false
 	for _, m := range ps.m {
 		a, b := &x.sigs[m.x], &y.sigs[m.y]
-		d, _ := ps.delayRaw(a.t, b.t, down(m.li, a.fromB()))
-		if d < -(2*ps.clock.err + ps.tolerance()) {
+		dn := down(m.li, a.fromB())
+		d, _ := ps.delayRaw(a.t, b.t, dn)
+		k := 0
+		if !dn {
+			k = 1
+		}
+		bad := d < -(2*ps.clock.err + ps.tolerance())
+		if typ := ps.typ[k]; d > typ+max(10*spread[k], 20e6) {
+			// The later copy, had it travelled as fast as usual, passed
+			// the earlier point after that capture ended.
+			if dn {
+				bad = float64(b.t)-ps.clock.at(a.t)-typ > float64(x.End)-ps.tolerance()
+			} else {
+				bad = float64(a.t)+ps.clock.at(a.t)-typ > float64(y.End)-ps.tolerance()
+			}
+		}
+		if bad {
 			dropped = true
 			continue
 		}

@@ -178,14 +178,28 @@ func (p *Path) isCopy(v *vstate, pk []uint32, pos int, dn bool) bool {
 		}
 		return v.cu[k] >= 0 || v.cd[k] >= 0
 	}
+	// Copies carry the same IP ID (retransmissions get a new one), or
+	// differ by one in TTL (captured on the way in and out of a router);
+	// without either, only copies a fraction of a millisecond apart count
+	// (a fast retransmission comes an RTT after the original).
+	close := func(o *sig) bool {
+		d := max(s.t-o.t, o.t-s.t)
+		switch {
+		case d > 5e6:
+			return false
+		case s.ipid != 0 || s.ttl != o.ttl && (s.ttl-o.ttl == 1 || o.ttl-s.ttl == 1):
+			return true
+		}
+		return d <= 200e3
+	}
 	const window = 5e6
 	for q := pos - 1; q >= 0 && s.t-c.sigs[pk[q]].t <= window; q-- {
-		if same(&c.sigs[pk[q]]) && passed(pk[q]) {
+		if o := &c.sigs[pk[q]]; same(o) && close(o) && passed(pk[q]) {
 			return true
 		}
 	}
 	for q := pos + 1; q < len(pk) && c.sigs[pk[q]].t-s.t <= window; q++ {
-		if same(&c.sigs[pk[q]]) && passed(pk[q]) {
+		if o := &c.sigs[pk[q]]; same(o) && close(o) && passed(pk[q]) {
 			return true
 		}
 	}
