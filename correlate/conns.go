@@ -78,8 +78,12 @@ func anchorsOf(c *Capture) []anchor {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b anchor) int { return cmp.Compare(a.key, b.key) })
+	radixAnchors(out)
 	return out
+}
+
+func sortAnchors(as []anchor) {
+	slices.SortStableFunc(as, func(a, b anchor) int { return cmp.Compare(a.key, b.key) })
 }
 
 // link pairs a connection in one capture with one in another.

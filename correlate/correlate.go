@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"cmp"
 	"math"
 	"net/netip"
 	"slices"
@@ -89,9 +90,11 @@ type vstate struct {
 	// (higher index) and before it that sees the same connection.
 	down, up [][2]linkRef // by connection and side
 	// Per connection: root of its path connection and the parity of its
-	// sides relative to the root.
+	// sides relative to the root; whether side A travels toward later
+	// captures.
 	root   []int32
 	parity []uint8
+	downA  []bool
 	// Per packet: the index of its copy at the down and up link's
 	// capture, or -1.
 	cd, cu []int32
@@ -216,15 +219,19 @@ func correlate(in []Input) *Path {
 		}
 	}
 	p.orientation()
+	p.settleOrientation()
 	for _, ps := range p.sortedPairs() {
 		if len(ps.adj) == 0 {
 			continue
 		}
 		x, y := p.vs[ps.i].c, p.vs[ps.j].c
+		// Walk matches in capture order: signatures are read in sequence.
+		slices.SortFunc(ps.m, func(a, b mpair) int { return cmp.Compare(a.x, b.x) })
 		ps.fit(x, y, ps.m, p.downFn(ps))
 		ps.validate(x, y, p.downFn(ps))
 		ps.resolve(x, y, p.downFn(ps))
 		all := append(slices.Clip(ps.m), ps.m2...)
+		slices.SortFunc(all, func(a, b mpair) int { return cmp.Compare(a.x, b.x) })
 		ps.fit(x, y, all, p.downFn(ps))
 		ps.xs, ps.ys, ps.amb = nil, nil, nil
 		for _, m := range all {
@@ -381,7 +388,7 @@ func (v *vstate) side(s *sig) int { return s.fromB() ^ int(v.parity[s.flow]) }
 // packets travel: from TTLs of matched packets (they only decrease), else
 // from other connections of the same hosts, else from who opened it.
 func (p *Path) orientation() {
-	votes := map[int32]int{}
+	votes := make([]int, len(p.nodes))
 	for _, ps := range p.pairs {
 		vx, vy := p.vs[ps.i], p.vs[ps.j]
 		for _, m := range ps.m {
@@ -439,7 +446,6 @@ func (p *Path) orientation() {
 		}
 		if s := votes[r]; s != 0 {
 			p.orient[r] = sign8(s)
-			continue
 		}
 	}
 	// Undecided path connections: hosts, then the opener.
@@ -473,26 +479,32 @@ func sign8(s int) int8 {
 	return -1
 }
 
+// settleOrientation turns the path connections' orientation into a flag
+// per connection and capture.
+func (p *Path) settleOrientation() {
+	for _, v := range p.vs {
+		v.downA = make([]bool, len(v.root))
+		for f := range v.root {
+			o := p.orient[v.root[f]]
+			if v.parity[f] == 1 {
+				o = -o
+			}
+			v.downA[f] = o > 0
+		}
+	}
+}
+
 // travelsDown reports whether a packet at vantage v travels toward later
 // captures (higher index).
 func (p *Path) travelsDown(v *vstate, s *sig) bool {
-	o := p.orient[v.root[s.flow]]
-	if v.side(s) == 1 {
-		o = -o
-	}
-	return o > 0
+	return v.downA[s.flow] != (s.bits&bitFromB != 0)
 }
 
 // downFn returns, for a pair, whether a link's X-side packets travel i→j.
 func (p *Path) downFn(ps *pairState) func(li uint32, side int) bool {
 	vx := p.vs[ps.i]
 	return func(li uint32, side int) bool {
-		l := &ps.links[li]
-		o := p.orient[vx.root[l.fx]]
-		if side^int(vx.parity[l.fx]) == 1 {
-			o = -o
-		}
-		return o > 0
+		return vx.downA[ps.links[li].fx] != (side == 1)
 	}
 }
 

@@ -119,8 +119,8 @@ func (ps *pairState) joinRound1(x, y *Capture) {
 			ys = append(ys, kent{pktKey(&y.sigs[i], uint32(li), l, false, h), y.sigs[i].t, i, uint32(li)})
 		}
 	}
-	sortKents(xs)
-	sortKents(ys)
+	radixKents(xs)
+	radixKents(ys)
 	ps.xs, ps.ys = xs, ys
 	i, j := 0, 0
 	for i < len(xs) && j < len(ys) {
