@@ -105,10 +105,10 @@ func (l *link) swapBit() int {
 
 // vote gathers the evidence for one pair of connections.
 type vote struct {
-	w            [2][3]float64      // by orientation (same sides, swapped) and anchor class
-	deltas       [4][4]deltaCount // by orientation·2 + X's side
-	dts          [8]int64         // time differences tY−tX of the first hits
-	ndt          int
+	w      [2][3]float64    // by orientation (same sides, swapped) and anchor class
+	deltas [4][4]deltaCount // by orientation·2 + X's side
+	dts    [8]int64         // time differences tY−tX of the first hits
+	ndt    int
 }
 
 // dt returns the median time difference of the hits.
@@ -197,7 +197,10 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 						o = 1
 					}
 					v.w[o][a.cls] += w
-					if v.ndt < len(v.dts) && a.cls != clsWeak {
+					// Only anchors unique on both sides time the pair: a
+					// payload sent again (retransmissions) pairs copies
+					// an RTO apart.
+					if v.ndt < len(v.dts) && a.cls != clsWeak && nx == 1 && ny == 1 {
 						v.dts[v.ndt] = sy.t - sx.t
 						v.ndt++
 					}

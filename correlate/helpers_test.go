@@ -97,3 +97,27 @@ func TestDebugTrace(t *testing.T) {
 	k, _ := x.index(frame)
 	t.Logf("ok %v %+v fate %+v cd %d cu %d", ok, tr, x.fate[k], x.cd[k], x.cu[k])
 }
+
+func TestDebugLinks(t *testing.T) {
+	if os.Getenv("LINKS") == "" {
+		t.Skip()
+	}
+	var dir string
+	var a, b int
+	fmt.Sscanf(os.Getenv("LINKS"), "%s %d %d", &dir, &a, &b)
+	in := recordDir(t, dir)
+	x, y := in[a].Capture, in[b].Capture
+	ax, ay := anchorsOf(x), anchorsOf(y)
+	links := matchConns(x, y, ax, ay)
+	for f := range x.conns {
+		ea, eb := x.conns[f].ends()
+		t.Logf("x conn %d %v %v n=%v", f, ea, eb, x.conns[f].n)
+	}
+	for f := range y.conns {
+		ea, eb := y.conns[f].ends()
+		t.Logf("y conn %d %v %v n=%v", f, ea, eb, y.conns[f].n)
+	}
+	for _, l := range links {
+		t.Logf("link %+v", l)
+	}
+}

@@ -57,4 +57,3 @@ func pathOf(datasets []*detect.Dataset, p *correlate.Path) *report.Path {
 	}
 	return rp
 }
-

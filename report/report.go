@@ -109,9 +109,9 @@ type Vantage struct {
 	OffsetErrS float64 `json:"offset_err_s"`
 	// OneSided: packets were matched one way only somewhere on the chain
 	// to the first capture, so OffsetS includes a one-way delay.
-	OneSided    bool    `json:"offset_one_sided,omitempty"`
-	DriftPPM    float64 `json:"drift_ppm"`
-	MatchedPkts int64   `json:"matched_packets"`
+	OneSided     bool    `json:"offset_one_sided,omitempty"`
+	DriftPPM     float64 `json:"drift_ppm"`
+	MatchedPkts  int64   `json:"matched_packets"`
 	OverlapStart string  `json:"overlap_start,omitempty"`
 	OverlapEnd   string  `json:"overlap_end,omitempty"`
 }
