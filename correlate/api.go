@@ -285,9 +285,30 @@ func (p *Path) trace(v int, k uint32) Trace {
 				l, cp = x.up[cs.flow][cs.fromB()], x.cu[ck]
 			}
 			ft := x.fate[ck]
+			along := down == tr.Down
 			if cp < 0 {
+				bm := x.bridgePrev
+				if along {
+					bm = x.bridgeNext
+				}
+				if b, ok := bm[ck]; ok {
+					// Across a capture that was not running.
+					for z := cur; z != b.v; {
+						if down {
+							z++
+						} else {
+							z--
+						}
+						if z != b.v && tr.At[z].Status == Unknown {
+							tr.At[z].Status = NotCaptured
+						}
+					}
+					cur, ck = b.v, b.idx
+					ns := &p.vs[cur].c.sigs[ck]
+					tr.At[cur] = Sighting{Seen, int64(ns.frame), capture.Time(ns.t)}
+					continue
+				}
 				// Mark the captures beyond as not seen or not captured.
-				along := down == tr.Down
 				var st Status
 				switch {
 				case along && ft.flags&fLost != 0, !along && ft.flags&fInjected != 0:
@@ -390,6 +411,9 @@ func (p *Path) Fates(c ConnRef, all bool) []KindFate {
 					prevCopy = v.cd[k]
 				}
 				if prevCopy >= 0 {
+					continue
+				}
+				if _, ok := v.bridgePrev[k]; ok {
 					continue
 				}
 				tr := p.trace(vi, k)

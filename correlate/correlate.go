@@ -99,6 +99,9 @@ type vstate struct {
 	// capture, or -1.
 	cd, cu []int32
 	fate   []fate
+	// bridgeNext and bridgePrev hold copies matched across a capture that
+	// was not running: further along the packet's way, and further back.
+	bridgeNext, bridgePrev map[uint32]bridgeRef
 	// clock: this capture's time = reference time + off + drift·(ref − refT).
 	clockOK bool
 	off     float64

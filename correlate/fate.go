@@ -160,6 +160,7 @@ func (p *Path) fates() {
 			}
 		}
 	}
+	p.bridge()
 	p.events()
 }
 

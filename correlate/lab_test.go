@@ -211,3 +211,112 @@ func compareEvents(t *testing.T, what string, p *Path, want, got map[[3]int64]bo
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// natID is a packet's identity that source NAT keeps: IP ID, TCP
+// sequence and acknowledgment numbers, flags and payload.
+func natID(t testing.TB, file string) oracleCap {
+	t.Helper()
+	var oc oracleCap
+	first := true
+	_, err := pipeline.Run(file, pipeline.Options{NewDecoder: conn.NewDecoder}, func(p *pipeline.Packet) error {
+		tt := int64(p.Time)
+		if first || tt < oc.start {
+			oc.start = tt
+		}
+		if first || tt > oc.end {
+			oc.end = tt
+		}
+		first = false
+		if p.Packet.TCP == nil {
+			return nil
+		}
+		h := fnv.New64a()
+		var b [16]byte
+		binary.BigEndian.PutUint32(b[0:], p.IPID)
+		binary.BigEndian.PutUint32(b[4:], p.Packet.TCP.Seq())
+		binary.BigEndian.PutUint32(b[8:], p.Packet.TCP.Ack())
+		b[12] = p.Packet.TCP.Flags()
+		h.Write(b[:])
+		h.Write(p.Payload)
+		oc.pkts = append(oc.pkts, oraclePkt{h.Sum64(), p.Frame, tt, p.DstPort == 80})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return oc
+}
+
+// TestLabPathDrops: r1 drops client requests, r2 (which also source-NATs
+// the client) drops server segments, r1-out's capture starts late and
+// r2-in's stops early. Every dropped packet must be claimed lost at its
+// router: seen last at r1-in (r2-out) and never at the next capture along
+// its way that was running; nothing else may be claimed.
+func TestLabPathDrops(t *testing.T) {
+	dir := filepath.Join(corpus.Path(t, "examples"), "path-drops")
+	in := recordDir(t, dir)
+	p := correlate(in)
+	files, _ := filepath.Glob(filepath.Join(dir, "[0-9][0-9]-*.pcap*"))
+	slices.Sort(files)
+	var caps []oracleCap
+	for _, f := range files {
+		caps = append(caps, natID(t, f))
+	}
+	const client, r1in, r1out, r2in, r2out, server = 0, 1, 2, 3, 4, 5
+	present := func(v int, id uint64) bool {
+		return slices.ContainsFunc(caps[v].pkts, func(q oraclePkt) bool { return q.id == id })
+	}
+	running := func(v int, tt int64) bool { return tt >= caps[v].start && tt <= caps[v].end }
+	want := map[[3]int64]bool{}
+	// Requests r1 dropped: at r1-in, never at the server (nothing else
+	// drops that way). The claim names the next running capture after r1-in.
+	for _, q := range caps[r1in].pkts {
+		if q.down && !present(server, q.id) {
+			next := r1out
+			for next < server && !running(next, q.t) {
+				next++
+			}
+			want[[3]int64{r1in, int64(next), q.frame}] = true
+		}
+	}
+	for _, q := range caps[r2out].pkts {
+		if !q.down && !present(client, q.id) {
+			next := r2in
+			for next > client && !running(next, q.t) {
+				next--
+			}
+			want[[3]int64{r2out, int64(next), q.frame}] = true
+		}
+	}
+	got := map[[3]int64]bool{}
+	for _, e := range p.Lost() {
+		got[[3]int64{int64(e.Vantage), int64(e.Other), e.Packet.Frame}] = true
+		if !running(e.Other, int64(e.Packet.Time)) {
+			t.Errorf("claimed lost toward %s while it was not capturing: %+v", p.Name(e.Other), e.Packet)
+		}
+	}
+	compareEvents(t, "lost", p, want, got)
+	if n := len(p.Injected()); n > 0 {
+		t.Errorf("%d packets called injected", n)
+	}
+	bySeg := map[string]int{}
+	for k := range want {
+		bySeg[p.Name(int(k[0]))+"→"+p.Name(int(k[1]))]++
+	}
+	if len(want) < 10 || bySeg["r1-in→r1-out"] == 0 || bySeg["r2-out→r2-in"] == 0 {
+		t.Errorf("the example does not exercise every segment: %v", bySeg)
+	}
+	t.Logf("drops placed: %v", bySeg)
+	// The NAT mapping is reported between r2-in and r2-out.
+	found := false
+	for _, s := range p.Segments() {
+		for _, tr := range s.Translations {
+			if p.Name(s.From) == "r2-in" && p.Name(s.To) == "r2-out" && tr.Before[0].Addr.String() == "10.99.0.2" && tr.After[0].Addr.String() == "10.99.1.1" {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Error("no SNAT 10.99.0.2 → 10.99.1.1 between r2-in and r2-out")
+	}
+}

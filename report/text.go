@@ -104,7 +104,11 @@ func Text(w io.Writer, r *Report, o TextOptions) error {
 			}
 		}
 		for _, s := range r.Path.Segments {
-			p("  %s → %s: %d packets of %d connections matched", Clean(s.From), Clean(s.To), s.Matched, s.Connections)
+			if s.Matched > 0 {
+				p("  %s → %s: %d packets of %d connections matched", Clean(s.From), Clean(s.To), s.Matched, s.Connections)
+			} else {
+				p("  %s → %s (across captures that were not running)", Clean(s.From), Clean(s.To))
+			}
 			for _, d := range []struct {
 				arrow string
 				x     SegmentDir
@@ -112,7 +116,11 @@ func Text(w io.Writer, r *Report, o TextOptions) error {
 				if d.x.Matched+d.x.Lost+d.x.Injected == 0 {
 					continue
 				}
-				p("; %s delay %s median, %s at 99%%", d.arrow, seconds(d.x.DelayP50S), seconds(d.x.DelayP99S))
+				if d.x.Matched > 0 {
+					p("; %s delay %s median, %s at 99%%", d.arrow, seconds(d.x.DelayP50S), seconds(d.x.DelayP99S))
+				} else {
+					p("; %s", d.arrow)
+				}
 				if d.x.Lost > 0 {
 					p(", %d lost", d.x.Lost)
 				}

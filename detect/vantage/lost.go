@@ -140,6 +140,9 @@ func lostFinding(path *correlate.Path, k segKey, es []correlate.Event) detect.Fi
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s travelling from %s toward %s %s seen at %s and never at %s, although %s was capturing at the time: %s, on %s.",
 		plural(len(es), "packet", "packets"), who(srcs), whoHost(dsts), wasWere(len(es)), from, to, to, counted(kinds), plural(len(conns), "connection", "connections"))
+	if between := betweenNames(path, k.from, k.to); len(between) > 0 {
+		fmt.Fprintf(&b, " (%s, between the two, did not capture them: not running then, or not on their way, so the loss is somewhere in the whole stretch.)", strings.Join(between, ", "))
+	}
 	switch {
 	case recovered == len(es):
 		fmt.Fprintf(&b, " TCP made up for every one of them (a retransmission or a later packet got through), so this is loss the transfer survived")
@@ -338,4 +341,13 @@ func lostSteps(from, to string, tr []trait, sev detect.Severity, kinds map[corre
 		steps = append(steps, fmt.Sprintf("SYNs vanish: look for a DROP rule on the destination port between %s and %s, or a SYN flood protection (hashlimit, SYN cookies on a proxy).", from, to))
 	}
 	return steps
+}
+
+// betweenNames lists the captures between two in path order.
+func betweenNames(p *correlate.Path, a, b int) []string {
+	var out []string
+	for v := min(a, b) + 1; v < max(a, b); v++ {
+		out = append(out, p.Name(v))
+	}
+	return out
 }

@@ -60,6 +60,9 @@ func kindsFact(n map[correlate.Kind]int) string {
 func kindWord(k correlate.Kind, n int) string {
 	s := k.String()
 	if n == 1 {
+		if k == correlate.KindData {
+			return "data segment"
+		}
 		return s
 	}
 	switch k {
