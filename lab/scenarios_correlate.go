@@ -11,8 +11,8 @@ import (
 // time, so that a correlation must put every loss at the right router and
 // claim nothing where a capture was not running.
 const (
-	dropRequestEvery = 5    // r1 drops one client request in this many
-	dropSegmentEvery = 15   // r2 drops one full-size server segment in this many
+	dropRequestEvery = 5  // r1 drops one client request in this many
+	dropSegmentEvery = 15 // r2 drops one full-size server segment in this many
 	pathDropsPorts   = "62000-62099"
 	pathDropsWorkers = 4
 	pathDropsGets    = 12
