@@ -24,9 +24,18 @@ var _ source = (*bufio.Reader)(nil)
 // truncated by another process while mapped makes the next access fault;
 // the reader turns that fault into ErrTruncated (see Reader.Next).
 type mapped struct {
-	data []byte
-	off  int
+	data     []byte
+	off      int
+	released int // pages before this offset were handed back (see Discard)
 }
+
+// Read pages are handed back to the kernel once the reader is this far
+// past them, so the process's resident memory stays bounded however large
+// the file (the pages stay in the page cache; a late access re-reads them).
+const (
+	releaseLag   = 16 << 20
+	releaseChunk = 32 << 20
+)
 
 func (m *mapped) Peek(n int) ([]byte, error) {
 	rest := m.data[m.off:]
@@ -39,6 +48,11 @@ func (m *mapped) Peek(n int) ([]byte, error) {
 func (m *mapped) Discard(n int) (int, error) {
 	n = min(n, len(m.data)-m.off)
 	m.off += n
+	if m.off-m.released > releaseLag+releaseChunk {
+		end := (m.off - releaseLag) &^ (os.Getpagesize() - 1)
+		syscall.Madvise(m.data[m.released:end], syscall.MADV_DONTNEED)
+		m.released = end
+	}
 	return n, nil
 }
 

@@ -10,33 +10,9 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/wiresleuth/wiresleuth/header"
 	"github.com/wiresleuth/wiresleuth/pipeline"
+	"github.com/wiresleuth/wiresleuth/pktline"
 )
-
-// Tcpdump returns a segment's flags as tcpdump prints them between the
-// brackets of "Flags [...]": F S R P, '.' for ACK, then U E W.
-func Tcpdump(flags uint8) string {
-	var b [9]byte
-	return string(AppendTcpdump(b[:0], flags))
-}
-
-// AppendTcpdump appends Tcpdump(flags) to b.
-func AppendTcpdump(b []byte, flags uint8) []byte {
-	n := len(b)
-	for _, f := range [...]struct {
-		bit uint8
-		c   byte
-	}{{header.FlagFIN, 'F'}, {header.FlagSYN, 'S'}, {header.FlagRST, 'R'}, {header.FlagPSH, 'P'}, {header.FlagACK, '.'}, {header.FlagURG, 'U'}, {header.FlagECE, 'E'}, {header.FlagCWR, 'W'}} {
-		if flags&f.bit != 0 {
-			b = append(b, f.c)
-		}
-	}
-	if len(b) == n {
-		b = append(b, "none"...)
-	}
-	return b
-}
 
 // Sender identifies who sent segments: a host, or with a port given, the
 // side of the conversation that uses that port ("server") or not
@@ -113,7 +89,7 @@ func (c *Counter) Rows() []Row {
 	}
 	rows := make([]Row, 0, len(c.counts))
 	for k, n := range c.counts {
-		rows = append(rows, Row{Sender: k.s, Flags: Tcpdump(k.flags), Count: n, Share: float64(n) / float64(totals[k.s])})
+		rows = append(rows, Row{Sender: k.s, Flags: pktline.Flags(k.flags), Count: n, Share: float64(n) / float64(totals[k.s])})
 	}
 	slices.SortFunc(rows, func(x, y Row) int {
 		if d := cmp.Compare(c.order[x.Sender], c.order[y.Sender]); d != 0 {

@@ -28,6 +28,8 @@ type Options struct {
 	// NewDecoder makes the packet decoder; nil: packet.NewDecoder (tshark's
 	// choices). conn.NewDecoder makes Zeek's.
 	NewDecoder func() *packet.Decoder
+	// NoTCP skips TCP analysis: Packet.TCP is always nil.
+	NoTCP bool
 }
 
 // Packet is one decoded frame as handed to the caller, valid only during
@@ -131,7 +133,7 @@ func Run(file string, opt Options, fn func(p *Packet) error) (*Summary, error) {
 			s.End = p.Time
 		}
 		pk.TCP = nil
-		if an.Analyze(p, &ann) {
+		if !opt.NoTCP && an.Analyze(p, &ann) {
 			pk.TCP = &ann
 		}
 		err := fn(&pk)

@@ -13,7 +13,6 @@ import (
 	"strconv"
 
 	"github.com/wiresleuth/wiresleuth/capture"
-	"github.com/wiresleuth/wiresleuth/flagstat"
 	"github.com/wiresleuth/wiresleuth/header"
 	"github.com/wiresleuth/wiresleuth/packet"
 	"github.com/wiresleuth/wiresleuth/tcp"
@@ -150,7 +149,7 @@ func appendTCP(b []byte, p *packet.Packet, a *tcp.Annotation) []byte {
 	b = append(b, " > "...)
 	b = appendAddr(b, p.Dst, p.DstPort, true)
 	b = append(b, ": Flags ["...)
-	b = flagstat.AppendTcpdump(b, t.Flags())
+	b = AppendFlags(b, t.Flags())
 	b = append(b, ']')
 	seq, ack := t.Seq(), t.Ack()
 	if a != nil {
@@ -333,4 +332,28 @@ func appendNonIP(b []byte, p *packet.Packet) []byte {
 	}
 	b = append(b, ", length "...)
 	return strconv.AppendInt(b, int64(p.FrameLen), 10)
+}
+
+// Flags returns a segment's flags as tcpdump prints them between the
+// brackets of "Flags [...]": F S R P, '.' for ACK, then U E W.
+func Flags(flags uint8) string {
+	var b [9]byte
+	return string(AppendFlags(b[:0], flags))
+}
+
+// AppendFlags appends Flags(flags) to b.
+func AppendFlags(b []byte, flags uint8) []byte {
+	n := len(b)
+	for _, f := range [...]struct {
+		bit uint8
+		c   byte
+	}{{header.FlagFIN, 'F'}, {header.FlagSYN, 'S'}, {header.FlagRST, 'R'}, {header.FlagPSH, 'P'}, {header.FlagACK, '.'}, {header.FlagURG, 'U'}, {header.FlagECE, 'E'}, {header.FlagCWR, 'W'}} {
+		if flags&f.bit != 0 {
+			b = append(b, f.c)
+		}
+	}
+	if len(b) == n {
+		b = append(b, "none"...)
+	}
+	return b
 }

@@ -23,6 +23,10 @@ type Config struct {
 	// MaxConversations caps live conversations; beyond it the least
 	// recently active are released early.
 	MaxConversations int
+	// StreamsOnly assigns tcp.stream indexes and relative sequence numbers
+	// (which port reuse and the handshake decide) without the per-segment
+	// analysis: for the conversation table, which needs no more.
+	StreamsOnly bool
 }
 
 // DefaultConfig keeps every conversation of an ordinary capture for as
@@ -31,14 +35,14 @@ var DefaultConfig = Config{
 	SYNTimeout:       3 * time.Minute,
 	IdleTimeout:      30 * time.Minute,
 	Linger:           2 * time.Minute,
-	MaxConversations: 1 << 20,
+	MaxConversations: 1 << 18,
 }
 
 // Analyzer annotates TCP segments as tshark's sequence analysis does. It is
 // not safe for concurrent use.
 type Analyzer struct {
 	cfg        Config
-	convs      map[flow.Key]*conv
+	convs      convTable
 	nextStream int64
 	queue      expiryQueue
 	free       []*conv // released conversations, reused to avoid allocating
@@ -66,11 +70,11 @@ func NewAnalyzer(cfg Config) *Analyzer {
 	if cfg.MaxConversations == 0 {
 		cfg.MaxConversations = DefaultConfig.MaxConversations
 	}
-	return &Analyzer{cfg: cfg, convs: map[flow.Key]*conv{}}
+	return &Analyzer{cfg: cfg, convs: newConvTable()}
 }
 
 // Live returns the number of conversations held.
-func (a *Analyzer) Live() int { return len(a.convs) }
+func (a *Analyzer) Live() int { return a.convs.n }
 
 // Streams returns the number of tcp.stream indexes handed out.
 func (a *Analyzer) Streams() int64 { return a.nextStream }
@@ -123,6 +127,7 @@ type conv struct {
 	last         capture.Time
 	synOnly      bool   // nothing but pure SYNs seen
 	gen          uint64 // matches its entry in the expiry queue
+	nextSameHash *conv  // collision chain of convTable
 }
 
 func (c *conv) reset(key flow.Key, stream int64, dir flow.Dir, now capture.Time) {
@@ -147,8 +152,11 @@ func (a *Analyzer) newConv(key flow.Key, dir flow.Dir, now capture.Time) *conv {
 	}
 	c.reset(key, a.nextStream, dir, now)
 	a.nextStream++
-	a.convs[key] = c
+	a.convs.put(c)
 	c.gen = a.queue.push(key, now)
+	// A conversation queued behind others is due after them; one queued
+	// into empty queues sets the next check itself.
+	a.nextExpiry = min(a.nextExpiry, now.Add(a.cfg.SYNTimeout))
 	return c
 }
 
@@ -180,7 +188,7 @@ func (a *Analyzer) Analyze(p *packet.Packet, ann *Annotation) bool {
 	key, dir := keyOf(p)
 	c := a.last
 	if c == nil || !c.key.Equal(key) {
-		c = a.convs[key]
+		c = a.convs.get(key)
 	}
 	isNew := c == nil
 	if isNew {
@@ -228,7 +236,7 @@ func (a *Analyzer) Analyze(p *packet.Packet, ann *Annotation) bool {
 		rev.baseSet = true
 	}
 
-	if a.sequence(c, fwd, rev, ann, p.Frame, now, seq, ack, seglen, flags, win) {
+	if !a.cfg.StreamsOnly && a.sequence(c, fwd, rev, ann, p.Frame, now, seq, ack, seglen, flags, win) {
 		record = true
 	}
 
@@ -274,7 +282,7 @@ func (a *Analyzer) Analyze(p *packet.Packet, ann *Annotation) bool {
 	}
 
 	// Options are read after the analysis, as tshark dissects them.
-	if t.HeaderLen() > header.TCPMinLen {
+	if t.HeaderLen() > header.TCPMinLen && !a.cfg.StreamsOnly {
 		scanOptions(t.Options(), fwd)
 	}
 	if flags&thSYN != 0 {
@@ -380,7 +388,7 @@ func (a *Analyzer) quoted(p *packet.Packet, ann *Annotation) {
 	t := q.TCP
 	flags := t.Flags()
 	key, dir := flow.New(header.ProtoTCP, q.Src, q.SrcPort, q.Dst, q.DstPort)
-	c := a.convs[key]
+	c := a.convs.get(key)
 	isNew := c == nil
 	if isNew {
 		c = a.newConv(key, dir, p.Time)
@@ -407,7 +415,7 @@ func (a *Analyzer) quoted(p *packet.Packet, ann *Annotation) {
 // replace starts a new conversation on key, as tshark does for a reused
 // 4-tuple.
 func (a *Analyzer) replace(old *conv, key flow.Key, dir flow.Dir, now capture.Time) *conv {
-	delete(a.convs, key)
+	a.convs.del(old)
 	if a.last == old {
 		a.last = nil
 	}

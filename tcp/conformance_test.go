@@ -57,13 +57,26 @@ func ours(t *testing.T, file string, names []string) [][]string {
 
 type confusion struct{ both, onlyUs, onlyTshark int }
 
+// Disagreements that remain, each explained:
+//   - tcp.completeness on FTP data connections (ftp-bigtransfer, ftp-ipv6):
+//     tshark's FTP dissector creates the data connection's conversation
+//     when it reads PASV/PORT, so the data connection's SYN does not find
+//     a new conversation and does not set the SYN bit (packet-tcp.c sets it
+//     only in a conversation the SYN creates). wiresleuth's TCP analysis
+//     does not depend on application decoding.
+//   - cisco-fabric-path: 16 frames whose TCP header tshark reads from inside
+//     the FabricPath FCS (their IP length runs past the frame); wiresleuth
+//     decodes no header it does not have whole, so they get no tcp.stream.
+//
 // TestAnalysisAgainstTshark compares every tcp.analysis field, and the
 // stream, relative sequence numbers, window and completeness, with tshark
 // 4.0 on every capture of the corpus. For each flag it requires agreement
 // on at least 99% of the frames either tool flags, and prints a confusion
 // table.
 func TestAnalysisAgainstTshark(t *testing.T) {
-	files := corpus.All(t)
+	// The repository's captures, the peers' traces, and the lab's real
+	// loss, reordering, retransmission and zero-window captures.
+	files := append(corpus.All(t), corpus.Lab(t)...)
 	flagStats := map[string]*confusion{}
 	valueStats := map[string]*confusion{}
 	for _, name := range analysisFields {
@@ -73,6 +86,9 @@ func TestAnalysisAgainstTshark(t *testing.T) {
 	var frames int
 	for _, file := range files {
 		want := tshark.Fields(t, strings.TrimSuffix(file, ".zst"), analysisFields)
+		if len(want) == 0 {
+			continue
+		}
 		got := ours(t, file, analysisFields)
 		if len(want) != len(got) {
 			t.Fatalf("%s: %d frames, tshark %d", file, len(got), len(want))

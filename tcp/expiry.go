@@ -31,8 +31,6 @@ const (
 )
 
 func (q *expiryQueue) push(key flow.Key, at capture.Time) uint64 {
-	// A new conversation's deadline is never earlier than a queued one's:
-	// nextExpiry stays valid.
 	q.gen++
 	q.q[classSYN] = append(q.q[classSYN], queued{key, q.gen, at})
 	return q.gen
@@ -78,7 +76,7 @@ func (a *Analyzer) timeout(class int) time.Duration {
 // queued ones while over MaxConversations. It runs for every packet, so it
 // returns at once until the earliest front of a queue can be due.
 func (a *Analyzer) expire(now capture.Time) {
-	if now < a.nextExpiry && len(a.convs) <= a.cfg.MaxConversations {
+	if now < a.nextExpiry && a.convs.n <= a.cfg.MaxConversations {
 		return
 	}
 	a.nextExpiry = 1<<63 - 1
@@ -93,12 +91,12 @@ func (a *Analyzer) expire(now capture.Time) {
 		timeout := a.timeout(class)
 		for len(a.queue.q[class]) > 0 {
 			it := a.queue.q[class][0]
-			over := len(a.convs) > a.cfg.MaxConversations
+			over := a.convs.n > a.cfg.MaxConversations
 			if !over && now.Sub(it.at) < timeout {
 				break
 			}
 			a.queue.pop(class)
-			c := a.convs[it.key]
+			c := a.convs.get(it.key)
 			if c == nil || c.gen != it.gen {
 				continue // released or replaced since
 			}
@@ -117,7 +115,7 @@ func (a *Analyzer) expire(now capture.Time) {
 }
 
 func (a *Analyzer) release(c *conv) {
-	delete(a.convs, c.key)
+	a.convs.del(c)
 	if a.last == c {
 		a.last = nil
 	}

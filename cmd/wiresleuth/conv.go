@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -9,9 +10,13 @@ import (
 
 	"github.com/wiresleuth/wiresleuth/convtable"
 	"github.com/wiresleuth/wiresleuth/pipeline"
+	"github.com/wiresleuth/wiresleuth/tcp"
 )
 
-func runConv(args []string, stdout, stderr io.Writer) int {
+func runConv(args []string, out, stderr io.Writer) int {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	defer bw.Flush()
+	var stdout io.Writer = bw
 	fs := flag.NewFlagSet("conv", flag.ContinueOnError)
 	format := fs.String("format", "text", "output format: text, json or tsv")
 	proto := fs.String("proto", "all", "conversations to list: tcp, udp or all")
@@ -34,7 +39,9 @@ func runConv(args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		tables[f] = convtable.New()
 	}
-	sums, ok := runAll(files, stderr, func(f string, p *pipeline.Packet) { tables[f].Add(p) })
+	// The table needs tcp.stream, not the per-segment analysis.
+	opt := pipeline.Options{TCP: tcp.Config{StreamsOnly: true}}
+	sums, ok := runAll(files, opt, stderr, func(f string, p *pipeline.Packet) { tables[f].Add(p) })
 	if !ok {
 		return 2
 	}

@@ -49,9 +49,18 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "wiresleuth: no capture files in", fs.Args())
 		return 2
 	}
-	for _, in := range inputs {
+	for i, in := range inputs {
 		if in.File == "-" {
-			continue
+			// The diagnosis reads a capture twice (the second time for the
+			// evidence lines): keep standard input in a temporary file.
+			tmp, err := spool(os.Stdin)
+			if err != nil {
+				fmt.Fprintln(stderr, "wiresleuth: reading standard input:", err)
+				return 2
+			}
+			defer os.Remove(tmp)
+			inputs[i].File = tmp
+			in.File = tmp
 		}
 		r, err := capture.Open(in.File)
 		if err != nil {
@@ -105,4 +114,18 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// spool copies r to a temporary file and returns its name.
+func spool(r io.Reader) (string, error) {
+	f, err := os.CreateTemp("", "wiresleuth-stdin-*.pcap")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
 }

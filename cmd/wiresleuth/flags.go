@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -11,7 +12,10 @@ import (
 	"github.com/wiresleuth/wiresleuth/pipeline"
 )
 
-func runFlags(args []string, stdout, stderr io.Writer) int {
+func runFlags(args []string, out, stderr io.Writer) int {
+	bw := bufio.NewWriterSize(out, 64<<10)
+	defer bw.Flush()
+	var stdout io.Writer = bw
 	fs := flag.NewFlagSet("flags", flag.ContinueOnError)
 	format := fs.String("format", "text", "output format: text, json or tsv")
 	port := fs.Uint("port", 0, "count only segments to or from this port, split into server (sends from it) and client")
@@ -38,7 +42,7 @@ func runFlags(args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		counters[f] = flagstat.New(uint16(*port))
 	}
-	sums, ok := runAll(files, stderr, func(f string, p *pipeline.Packet) { counters[f].Add(p) })
+	sums, ok := runAll(files, pipeline.Options{NoTCP: true}, stderr, func(f string, p *pipeline.Packet) { counters[f].Add(p) })
 	if !ok {
 		return 2
 	}

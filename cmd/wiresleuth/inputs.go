@@ -46,10 +46,10 @@ func inputs(args []string, stderr io.Writer) ([]string, bool) {
 
 // runAll runs the pipeline over each file, reporting damage as a warning.
 // It returns the summaries and false if a file could not be read at all.
-func runAll(files []string, stderr io.Writer, fn func(file string, p *pipeline.Packet)) ([]*pipeline.Summary, bool) {
+func runAll(files []string, opt pipeline.Options, stderr io.Writer, fn func(file string, p *pipeline.Packet)) ([]*pipeline.Summary, bool) {
 	var out []*pipeline.Summary
 	for _, f := range files {
-		s, err := pipeline.Run(f, pipeline.Options{}, func(p *pipeline.Packet) error {
+		s, err := pipeline.Run(f, opt, func(p *pipeline.Packet) error {
 			fn(f, p)
 			return nil
 		})

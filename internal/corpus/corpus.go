@@ -90,3 +90,21 @@ func PeerCaptures(t testing.TB) []string {
 
 // All returns Repo and PeerCaptures together.
 func All(t testing.TB) []string { return append(Repo(t), PeerCaptures(t)...) }
+
+// Lab returns the captures made on this machine's Linux stack by the lab
+// and by packages' capture scripts: every lab scenario in examples/ (all
+// vantage points) and the loss/reordering captures of tcp/reasm.
+func Lab(t testing.TB) []string {
+	var out []string
+	root := Path(t, "examples")
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, Glob(t, filepath.Join(root, e.Name()))...)
+		}
+	}
+	return append(out, Glob(t, Path(t, "tcp", "reasm", "testdata"))...)
+}
