@@ -31,7 +31,8 @@ const (
 
 const (
 	anchorsPerDir = 8  // every connection contributes its first packets each way…
-	sampleMask    = 15 // …and a consistent sample (1 in 16 by key) of the rest
+	sampleMask    = 15 // …and a consistent sample (1 in 16 by key) of the rest,
+	specificMask  = 3  // 1 in 4 for specific anchors
 	maxGroup      = 64 // anchor groups larger than this (|X|·|Y|) are too common to vote
 )
 
@@ -48,7 +49,11 @@ func anchorsOf(c *Capture) []anchor {
 			first := n[side] < anchorsPerDir
 			n[side]++
 			add := func(k uint64, cls uint8) {
-				if first || k&sampleMask == 0 || s.kind <= KindSYNACK || s.kind == KindFIN || s.kind == KindRST {
+				mask := uint64(sampleMask)
+				if cls == clsSpecific {
+					mask = specificMask
+				}
+				if first || k&mask == 0 || s.kind <= KindSYNACK || s.kind == KindFIN || s.kind == KindRST {
 					out = append(out, anchor{k, i, cls})
 				}
 			}
@@ -94,6 +99,11 @@ type link struct {
 	hasD   [2]bool
 	votes  float64
 	adjX   [2]bool // packets of X's side A, B are matched along this link
+	// alt are other sequence offsets the anchors suggested, tried by
+	// refineDeltas unless sure (initial sequence numbers or specific
+	// anchors gave the offset).
+	alt  [2][]uint32
+	sure [2]bool
 }
 
 func (l *link) swapBit() int {
@@ -119,39 +129,55 @@ func (v *vote) dt() int64 {
 }
 
 type deltaCount struct {
-	d uint32
-	n float32
+	d    uint32
+	rank float32 // weight for choosing: specific and unique hits count most
+	n    float32 // plain weight, for agreement
 }
 
-func (v *vote) addDelta(side int, d uint32, w float32) {
+// addDelta records a hit's sequence offset. Specific anchors (equal
+// sequence numbers) and anchors unique on both sides rank far above
+// repeated content, which also pairs identical payloads sent at other
+// offsets of the same connection.
+func (v *vote) addDelta(side int, d uint32, w, rank float32) {
 	ds := &v.deltas[side]
 	for i := range ds {
 		if ds[i].n > 0 && ds[i].d == d {
 			ds[i].n += w
+			ds[i].rank += rank
 			return
 		}
 	}
 	// Replace the weakest entry.
 	j := 0
 	for i := range ds {
-		if ds[i].n < ds[j].n {
+		if ds[i].rank < ds[j].rank {
 			j = i
 		}
 	}
-	if ds[j].n < w {
-		ds[j] = deltaCount{d, w}
+	if ds[j].rank < rank {
+		ds[j] = deltaCount{d, rank, w}
 	}
 }
 
+// bestDelta returns the best-ranked offset and its plain weight.
 func (v *vote) bestDelta(side int) (uint32, float32) {
 	ds := &v.deltas[side]
 	j := 0
 	for i := range ds {
-		if ds[i].n > ds[j].n {
+		if ds[i].rank > ds[j].rank {
 			j = i
 		}
 	}
 	return ds[j].d, ds[j].n
+}
+
+// bestRank returns the rank of the best offset.
+func (v *vote) bestRank(side int) float32 {
+	r := float32(0)
+	for _, d := range v.deltas[side] {
+		r = max(r, d.rank)
+	}
+	return r
 }
 
 type connPair struct{ fx, fy uint32 }
@@ -205,7 +231,14 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 						v.ndt++
 					}
 					if sx.kind <= KindRST && sx.bits&bitQuoted == 0 && a.cls != clsWeak {
-						v.addDelta(o*2+sx.fromB(), sy.seq-sx.seq, float32(w))
+						rank := float32(w)
+						switch {
+						case a.cls == clsSpecific:
+							rank *= 100
+						case nx == 1 && ny == 1:
+							rank *= 10
+						}
+						v.addDelta(o*2+sx.fromB(), sy.seq-sx.seq, float32(w), rank)
 					}
 				}
 			}
@@ -286,15 +319,18 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 			}
 		}
 	}
+	var mid, tol int64
+	hasMid := false
 	if len(sure) >= 3 {
 		slices.Sort(sure)
-		mid := sure[len(sure)/2]
+		mid = sure[len(sure)/2]
 		dev := make([]int64, len(sure))
 		for i, d := range sure {
 			dev[i] = max(d-mid, mid-d)
 		}
 		slices.Sort(dev)
-		tol := max(50e6, 8*dev[len(dev)/2])
+		tol = max(50e6, 8*dev[len(dev)/2])
+		hasMid = true
 		cands = slices.DeleteFunc(cands, func(c cand) bool { return c.hasDT && (c.dt-mid > tol || mid-c.dt > tol) })
 	}
 	slices.SortFunc(cands, func(a, b cand) int {
@@ -327,9 +363,15 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 				ys = 1 - side
 			}
 			if cx.hasISN[side] && cy.hasISN[ys] {
-				l.delta[side], l.hasD[side] = cy.isn[ys]-cx.isn[side], true
+				l.delta[side], l.hasD[side], l.sure[side] = cy.isn[ys]-cx.isn[side], true, true
 			} else if d, n := v.bestDelta(o*2 + side); n > 0 {
 				l.delta[side], l.hasD[side] = d, true
+				l.sure[side] = v.bestRank(o*2+side) >= 50
+			}
+			for _, dc := range v.deltas[o*2+side] {
+				if dc.n > 0 && !slices.Contains(l.alt[side], dc.d) {
+					l.alt[side] = append(l.alt[side], dc.d)
+				}
 			}
 		}
 		// A direction without evidence keeps the other's offset when
@@ -342,5 +384,62 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 		links = append(links, l)
 	}
 	slices.SortFunc(links, func(a, b link) int { return cmp.Compare(a.fx, b.fx) })
+	refineDeltas(x, y, links, mid, tol, hasMid)
 	return links
+}
+
+// refineDeltas settles a link's sequence offset for a side when the
+// anchors suggested several and none is sure (identical payloads at other
+// offsets of the same connection vote too): the offset under which most
+// segments of that side find a copy with the same sequence number, length
+// and flags, at a time that fits the captures' time difference, wins.
+func refineDeltas(x, y *Capture, links []link, mid, tol int64, hasMid bool) {
+	type skey struct {
+		seq   uint32
+		plen  uint16
+		flags uint8
+	}
+	for li := range links {
+		l := &links[li]
+		for side := range 2 {
+			cands := append([]uint32{l.delta[side], 0}, l.alt[side]...)
+			l.alt[side] = nil
+			if !l.hasD[side] || l.sure[side] {
+				continue
+			}
+			slices.Sort(cands)
+			cands = slices.Compact(cands)
+			if len(cands) == 1 {
+				continue
+			}
+			ys := side ^ l.swapBit()
+			have := map[skey][]int64{}
+			for _, k := range y.connPackets(l.fy) {
+				if s := &y.sigs[k]; s.fromB() == ys && s.kind <= KindRST && s.bits&bitQuoted == 0 {
+					key := skey{s.seq, s.plen, s.flags & flagsMask}
+					have[key] = append(have[key], s.t)
+				}
+			}
+			best, bestN := l.delta[side], -1
+			for _, d := range cands {
+				n := 0
+				for _, k := range x.connPackets(l.fx) {
+					s := &x.sigs[k]
+					if s.fromB() != side || s.kind > KindRST || s.bits&bitQuoted != 0 {
+						continue
+					}
+					for _, ty := range have[skey{s.seq + d, s.plen, s.flags & flagsMask}] {
+						if dt := ty - s.t - mid; !hasMid || dt <= tol && dt >= -tol {
+							n++
+							break
+						}
+					}
+				}
+				if n > bestN || n == bestN && d == l.delta[side] {
+					best, bestN = d, n
+				}
+			}
+			l.delta[side] = best
+		}
+	}
 }

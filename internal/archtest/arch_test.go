@@ -27,7 +27,7 @@ var rank = map[string]int{
 	"convtable": 6, "flagstat": 6, "dfilter": 6, "report/conns": 6, "internal/synth/gencap": 6,
 	"detect":            7,
 	"detect/":           8,
-	"correlate":         8,
+	"correlate":         7,
 	"detect/all":        9,
 	"report":            9,
 	"diagnose":          10,
