@@ -274,7 +274,7 @@ func (p *Path) trace(v int, k uint32) Trace {
 	tr.At[v] = Sighting{Seen, int64(s.frame), capture.Time(s.t)}
 	for _, down := range []bool{true, false} {
 		cur, ck := v, k
-		for {
+		for steps := 0; steps <= len(p.vs); steps++ {
 			x := p.vs[cur]
 			cs := &x.c.sigs[ck]
 			var l linkRef
@@ -293,13 +293,15 @@ func (p *Path) trace(v int, k uint32) Trace {
 				}
 				if b, ok := bm[ck]; ok {
 					// Across a capture that was not running.
-					for z := cur; z != b.v; {
-						if down {
-							z++
-						} else {
-							z--
-						}
-						if z != b.v && tr.At[z].Status == Unknown {
+					if b.v > cur != down || b.v == cur {
+						break
+					}
+					step := 1
+					if b.v < cur {
+						step = -1
+					}
+					for z := cur + step; z != b.v; z += step {
+						if tr.At[z].Status == Unknown {
 							tr.At[z].Status = NotCaptured
 						}
 					}

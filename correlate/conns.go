@@ -41,8 +41,10 @@ const flagsMask = 0xff &^ (header.FlagECE | header.FlagCWR)
 // anchors lists the anchors of a capture's packets.
 func anchorsOf(c *Capture) []anchor {
 	out := make([]anchor, 0, len(c.conns)*8+len(c.sigs)/4)
+	var early map[uint64]bool // keys emitted for a connection's first packets
 	for f := range c.conns {
 		var n [2]int
+		clear(early)
 		for _, i := range c.connPackets(uint32(f)) {
 			s := &c.sigs[i]
 			side := s.fromB()
@@ -53,9 +55,20 @@ func anchorsOf(c *Capture) []anchor {
 				if cls == clsSpecific {
 					mask = specificMask
 				}
-				if first || k&mask == 0 || s.kind <= KindSYNACK || s.kind == KindFIN || s.kind == KindRST {
-					out = append(out, anchor{k, i, cls})
+				switch {
+				case first:
+					// A later packet with the same key (a retransmission)
+					// is emitted too, so that sampling stays consistent
+					// between captures that saw different transmissions.
+					if early == nil {
+						early = map[uint64]bool{}
+					}
+					early[k] = true
+				case k&mask == 0 || s.kind <= KindSYNACK || s.kind == KindFIN || s.kind == KindRST || early[k]:
+				default:
+					return
 				}
+				out = append(out, anchor{k, i, cls})
 			}
 			fl := uint64(s.flags & flagsMask)
 			switch s.kind {
@@ -112,6 +125,10 @@ func (l *link) swapBit() int {
 	}
 	return 0
 }
+
+// debugConn, when set by a test, sees every pair of connections that
+// collected votes.
+var debugConn func(cx, cy *connRec, v *vote)
 
 // vote gathers the evidence for one pair of connections.
 type vote struct {
@@ -252,10 +269,17 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 		dt    int64
 		sure  bool // specific anchors or unchanged endpoints
 		hasDT bool
+		// isnOnly: accepted because the anchors' offset agrees with the
+		// initial sequence numbers; dt is then the difference of the
+		// connections' start times, which must fit closely.
+		isnOnly bool
 	}
 	var cands []cand
 	for p, v := range votes {
 		cx, cy := &x.conns[p.fx], &y.conns[p.fy]
+		if debugConn != nil {
+			debugConn(cx, cy, v)
+		}
 		if cx.proto != cy.proto {
 			continue
 		}
@@ -281,20 +305,41 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 					ok = content >= 2
 				}
 			}
-			if ok && !same && cx.proto == 6 {
+			isnAgree, isnOnly := false, false
+			if cx.proto == 6 && content > 0 {
 				// Initial sequence numbers seen at both ends must agree
-				// with the offset the anchors give.
+				// with the offset the anchors give; when they do, that is
+				// a 32-bit coincidence otherwise, and enough evidence.
 				ys := func(side int) int { return side ^ o }
 				for side := range 2 {
-					if d, n := v.bestDelta(o*2 + side); n > 0 && cx.hasISN[side] && cy.hasISN[ys(side)] && cy.isn[ys(side)]-cx.isn[side] != d {
-						ok = false
+					d, n := v.bestDelta(o*2 + side)
+					if n == 0 || !cx.hasISN[side] || !cy.hasISN[ys(side)] {
+						continue
 					}
+					if cy.isn[ys(side)]-cx.isn[side] != d {
+						isnAgree = false
+						if !same {
+							ok = false
+						}
+						break
+					}
+					isnAgree = true
+				}
+				if isnAgree && !ok {
+					// Identical payloads at the same offset of two
+					// connections agree with the ISNs too: accept on this
+					// evidence only if the connections also start at the
+					// same time (checked below).
+					ok, isnOnly = true, true
 				}
 			}
 			if ok {
-				c := cand{p: p, swap: o == 1, score: score, sure: same || spec >= 1, hasDT: v.ndt > 0}
+				c := cand{p: p, swap: o == 1, score: score, sure: same || spec >= 1, hasDT: v.ndt > 0, isnOnly: isnOnly}
 				if c.hasDT {
 					c.dt = v.dt()
+				}
+				if isnOnly {
+					c.dt, c.hasDT = cy.start-cx.start, true
 				}
 				cands = append(cands, c)
 			}
@@ -314,7 +359,7 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 	}
 	if len(sure) == 0 {
 		for _, c := range cands {
-			if c.hasDT {
+			if c.hasDT && !c.isnOnly {
 				sure = append(sure, c.dt)
 			}
 		}
@@ -330,8 +375,27 @@ func matchConns(x, y *Capture, ax, ay []anchor) []link {
 		}
 		slices.Sort(dev)
 		tol = max(50e6, 8*dev[len(dev)/2])
+		tight := max(2e6, 4*dev[len(dev)/2])
 		hasMid = true
-		cands = slices.DeleteFunc(cands, func(c cand) bool { return c.hasDT && (c.dt-mid > tol || mid-c.dt > tol) })
+		// A pair qualifies if any of its hits fits: a unique anchor can
+		// pair a lost packet with its retransmission an RTO later.
+		cands = slices.DeleteFunc(cands, func(c cand) bool {
+			if !c.hasDT {
+				return false
+			}
+			if c.isnOnly {
+				return c.dt-mid > tight || mid-c.dt > tight
+			}
+			v := votes[c.p]
+			for _, d := range v.dts[:v.ndt] {
+				if d-mid <= tol && mid-d <= tol {
+					return false
+				}
+			}
+			return true
+		})
+	} else {
+		cands = slices.DeleteFunc(cands, func(c cand) bool { return c.isnOnly })
 	}
 	slices.SortFunc(cands, func(a, b cand) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {

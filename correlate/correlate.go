@@ -594,32 +594,38 @@ func (ps *pairState) validate(x, y *Capture, down func(li uint32, side int) bool
 }
 
 // chainClocks expresses every capture's clock relative to the first one,
-// through the pairs with the most matches (adjacent pairs first).
+// through the pairs with the most matched packets (a maximum spanning
+// tree grown from the first capture).
 func (p *Path) chainClocks() {
-	v0 := p.vs[0]
-	v0.clockOK = true
-	for changed := true; changed; {
-		changed = false
+	p.vs[0].clockOK = true
+	for {
+		var best *pairState
 		for _, ps := range p.sortedPairs() {
-			if !ps.clock.ok || ps.matched == 0 {
+			if !ps.clock.ok || ps.matched == 0 || p.vs[ps.i].clockOK == p.vs[ps.j].clockOK {
 				continue
 			}
-			a, b := p.vs[ps.i], p.vs[ps.j]
-			switch {
-			case a.clockOK && !b.clockOK:
-				// tB = tA + θ(tA); tA = ref + offA + driftA·(ref−refT).
-				b.off = a.off + ps.clock.at(p.refT+int64(a.off))
-				b.drift = a.drift + ps.clock.drift
-				b.err = math.Hypot(a.err, ps.clock.err)
-				b.one = a.one || ps.clock.oneSided
-				b.clockOK, changed = true, true
-			case b.clockOK && !a.clockOK:
-				a.off = b.off - ps.clock.at(p.refT+int64(b.off))
-				a.drift = b.drift - ps.clock.drift
-				a.err = math.Hypot(b.err, ps.clock.err)
-				a.one = b.one || ps.clock.oneSided
-				a.clockOK, changed = true, true
+			if best == nil || ps.matched > best.matched {
+				best = ps
 			}
+		}
+		if best == nil {
+			return
+		}
+		a, b := p.vs[best.i], p.vs[best.j]
+		c := &best.clock
+		if a.clockOK {
+			// tB = tA + θ(tA); tA = ref + offA + driftA·(ref−refT).
+			b.off = a.off + c.at(p.refT+int64(a.off))
+			b.drift = a.drift + c.drift
+			b.err = math.Hypot(a.err, c.err)
+			b.one = a.one || c.oneSided
+			b.clockOK = true
+		} else {
+			a.off = b.off - c.at(p.refT+int64(b.off))
+			a.drift = b.drift - c.drift
+			a.err = math.Hypot(b.err, c.err)
+			a.one = b.one || c.oneSided
+			a.clockOK = true
 		}
 	}
 }

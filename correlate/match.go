@@ -326,12 +326,21 @@ func (ps *pairState) resolve(x, y *Capture, down func(li uint32, side int) bool)
 			}
 			return cmp.Compare(p.b, q.b)
 		})
+		var ca, cb []int32
 		for _, c := range cands {
 			if xs[c.a].key == taken || ys[c.b].key == taken {
 				continue
 			}
-			ps.m2 = append(ps.m2, mpair{xs[c.a].idx, ys[c.b].idx, xs[c.a].li})
+			ca, cb = append(ca, c.a), append(cb, c.b)
 			xs[c.a].key, ys[c.b].key = taken, taken
+		}
+		// Which copies pair up is settled; identical packets pass a path
+		// in order, so pair the chosen ones in time order (entries are
+		// time-ordered within a group).
+		slices.Sort(ca)
+		slices.Sort(cb)
+		for i := range ca {
+			ps.m2 = append(ps.m2, mpair{xs[ca[i]].idx, ys[cb[i]].idx, xs[ca[i]].li})
 		}
 	}
 }

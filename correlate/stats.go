@@ -216,16 +216,18 @@ func (p *Path) stats() {
 			slices.Sort(vals)
 			sd.Delay = Delay{N: len(vals), Min: ns(vals[0]), P50: ns(quantile(vals, 0.5)), P90: ns(quantile(vals, 0.9)),
 				P99: ns(quantile(vals, 0.99)), Max: ns(vals[len(vals)-1])}
-			base := quantile(vals, 0.1)
-			spread := quantile(vals, 0.9) - base
-			limit := quantile(vals, 0.5) + max(5*spread, 10e6)
+			// The baseline and its jitter come from the fastest quarter,
+			// so that a long episode does not raise them.
+			base := quantile(vals, 0.05)
+			jitter := quantile(vals, 0.25) - base
+			limit := quantile(vals, 0.5) + max(5*(quantile(vals, 0.9)-quantile(vals, 0.1)), 10e6)
 			for _, v := range vals {
 				if v > limit {
 					sd.Outliers++
 				}
 			}
 			slices.SortFunc(samples, func(a, b dsample) int { return cmp.Compare(a.t, b.t) })
-			sd.Episodes = episodes(samples, base, max(5*spread, 10e6), func(s dsample) (int64, float64) { return s.t, s.d })
+			sd.Episodes = episodes(samples, base, max(10*jitter, 10e6), func(s dsample) (int64, float64) { return s.t, s.d })
 		}
 		seg.Translations = p.translations(ps)
 		p.segs = append(p.segs, seg)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiresleuth/wiresleuth/internal/corpus"
 	"github.com/wiresleuth/wiresleuth/internal/synth"
 )
 
@@ -480,6 +481,19 @@ func synthCases() []synthCase {
 			c.partial = true
 			c.lossAt, c.lossRate = []float64{0.5}, 0.5
 		}),
+		with("all at once: minutes and drift, NAT, sequence randomisation, stripped timestamps, IP ID 0, VLAN, partial overlap, loss in three segments, forged RSTs", func(c *synthCase) {
+			c.hops = 1
+			c.conns, c.spacing = 80, 2*time.Second
+			c.clock = [4]time.Duration{0, -4 * time.Minute, 90 * time.Second, 13 * time.Minute}
+			c.drift = [4]float64{0, 30e-6, -20e-6, 40e-6}
+			c.nat, c.seqShift, c.stripTS, c.clamp = true, true, true, true
+			c.idMode = synth.IDZero
+			c.vlan = 1
+			c.late = [4]time.Duration{0, 0, 20 * time.Second, 0}
+			c.early = [4]time.Duration{0, 30 * time.Second, 0, 0}
+			c.lossAt, c.lossRate = []float64{0.2, 0.5, 0.8}, 0.4
+			c.inject = true
+		}),
 		with("no routers (no TTL clue), forged RSTs from the middlebox", func(c *synthCase) {
 			c.inject = true
 			c.lossAt, c.lossRate = []float64{0.5}, 0.3
@@ -516,7 +530,58 @@ func TestAccuracy(t *testing.T) {
 			t.Errorf("%s: clock %s", sc.name, s)
 		}
 	}
+	labRows(t, &table)
 	t.Logf("accuracy table:\n%s", table.String())
+}
+
+// labRows adds the lab captures to the table: every example with a
+// linear path and no NAT scored against the byte-level oracle, and the
+// path-drops example (NAT, partial overlap) against its drop truth.
+func labRows(t *testing.T, table *strings.Builder) {
+	root := corpus.Path(t, "examples")
+	dirs, _ := filepath.Glob(filepath.Join(root, "*"))
+	var s score
+	n := 0
+	for _, dir := range dirs {
+		switch filepath.Base(dir) {
+		case "snat-mss-clamp", "duplicate-forwarding", "path-drops", "README.md":
+			continue
+		}
+		n++
+		p := correlate(recordDir(t, dir))
+		files, _ := filepath.Glob(filepath.Join(dir, "[0-9][0-9]-*.pcap*"))
+		slices.Sort(files)
+		var caps []oracleCap
+		for _, f := range files {
+			caps = append(caps, readOracle(t, f))
+		}
+		wantLost, wantInj, pairs := oracleEvents(caps)
+		for k, fb := range pairs {
+			s.truePairs++
+			if tr, ok := p.Trace(int(k[0]), k[2]); ok && tr.At[k[1]].Status == Seen {
+				s.predPairs++
+				if tr.At[k[1]].Frame == fb {
+					s.goodPairs++
+				}
+			}
+		}
+		s.trueLost += len(wantLost)
+		s.trueInj += len(wantInj)
+		for _, e := range p.Lost() {
+			s.predLost++
+			if wantLost[[3]int64{int64(e.Vantage), int64(e.Other), e.Packet.Frame}] {
+				s.goodLost++
+			}
+		}
+		for _, e := range p.Injected() {
+			s.predInj++
+			if wantInj[[3]int64{int64(e.Vantage), int64(e.Other), e.Packet.Frame}] {
+				s.goodInj++
+			}
+		}
+	}
+	fmt.Fprintf(table, "| lab: %d examples on the Linux stack (byte-level oracle) | %d | %.4f | %.4f | %d / %d (%d) | %d / %d (%d) | same clock |\n",
+		n, s.truePairs, s.matchP(), s.matchR(), s.goodLost, s.trueLost, s.predLost-s.goodLost, s.goodInj, s.trueInj, s.predInj-s.goodInj)
 }
 
 func clockWords(d time.Duration) string {
@@ -528,8 +593,6 @@ func clockWords(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.2f ms", float64(d)/1e6)
 }
-
-var _ = math.Abs
 
 // TestSynthDebug prints the disagreements of one generated case
 // (SYNTHCASE=substring of its name).
@@ -571,5 +634,37 @@ func TestSynthDebug(t *testing.T) {
 			t.Logf("%s window %v – %v clock %+v", vantageNames[v], fs[0].tt.Format("15:04:05.000000"), fs[len(fs)-1].tt.Format("15:04:05.000000"), p.Clock(v))
 		}
 		t.Log(dump(p))
+	}
+}
+
+func TestSynthLinks(t *testing.T) {
+	name := os.Getenv("SYNTHLINKS")
+	if name == "" {
+		t.Skip()
+	}
+	var a, b, port int
+	var sub string
+	fmt.Sscanf(name, "%d %d %d %s", &a, &b, &port, &sub)
+	for _, sc := range synthCases() {
+		if !strings.Contains(sc.name, sub) {
+			continue
+		}
+		g := generate(t, sc)
+		x, y := record(t, g.files[a]), record(t, g.files[b])
+		debugConn = func(cx, cy *connRec, v *vote) {
+			ea, _ := cx.ends()
+			if ya, _ := cy.ends(); int(ea.Port) == port || int(ya.Port) == port+41000 {
+				t.Logf("votes %v → %v: w %v deltas %v ndt %d dts %v", ea, ya, v.w, v.deltas, v.ndt, v.dts[:v.ndt])
+			}
+		}
+		defer func() { debugConn = nil }()
+		links := matchConns(x, y, anchorsOf(x), anchorsOf(y))
+		for _, l := range links {
+			ea, _ := x.conns[l.fx].ends()
+			if int(ea.Port) == port {
+				ya, _ := y.conns[l.fy].ends()
+				t.Logf("%v → %v: %+v", ea, ya, l)
+			}
+		}
 	}
 }

@@ -114,7 +114,10 @@ func modifiedFinding(path *correlate.Path, k pairKey, mods []*correlate.Mod, nat
 			}
 			lines = append(lines, fmt.Sprintf("%s between %s and %s on %s: %s (%s)", kind, a, b, plural(n, "connection", "connections"), key.before, strings.Join(ex, "; ")))
 			what = append(what, kind)
-			f.AddFact("nat", fmt.Sprintf("%s->%s", t0.Before[0], t0.After[0]))
+			if t0.Before[0] != t0.After[0] {
+				f.AddFact("nat", fmt.Sprintf("%s->%s", t0.Before[0].Addr, t0.After[0].Addr))
+				f.AddFact("nat_mapping", fmt.Sprintf("%s->%s", t0.Before[0], t0.After[0]))
+			}
 			if t0.Before[1] != t0.After[1] {
 				f.AddFact("dnat", fmt.Sprintf("%s->%s", t0.Before[1], t0.After[1]))
 			}
@@ -142,7 +145,9 @@ func modifiedFinding(path *correlate.Path, k pairKey, mods []*correlate.Mod, nat
 		case "mss":
 			line = fmt.Sprintf("the MSS option is rewritten from %s to %s %s between %s and %s (MSS clamping)", m.Before, m.After, dir, from, to)
 			what = append(what, "MSS clamped to "+m.After)
-			f.AddFact("mss", m.Before+"->"+m.After)
+			if f.Fact("mss") != m.Before+"->"+m.After {
+				f.AddFact("mss", m.Before+"->"+m.After)
+			}
 		case "options-removed":
 			line = fmt.Sprintf("TCP options removed (%s) %s between %s and %s, %s", m.Before, dir, from, to, plural(m.Packets, "packet", "packets"))
 			what = append(what, "options removed")
