@@ -283,6 +283,12 @@ func (r *Recorder) Packet(p *packet.Packet) {
 	if p != nil {
 		s.hashPayload(p.Payload, int(s.plen))
 	}
+	if len(c.sigs) == cap(c.sigs) {
+		// Double (append grows large slices by a quarter, copying more).
+		grown := make([]sig, len(c.sigs), max(4096, 2*cap(c.sigs)))
+		copy(grown, c.sigs)
+		c.sigs = grown
+	}
 	c.sigs = append(c.sigs, s)
 	r.assign(key, dir, &c.sigs[len(c.sigs)-1])
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wiresleuth/wiresleuth/capture"
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/detect/vantage"
 	"github.com/wiresleuth/wiresleuth/internal/corpus"
@@ -243,4 +244,82 @@ func TestNoLatencyFinding(t *testing.T) {
 	if fs := run(t, files); len(fs) > 0 {
 		t.Errorf("%+v", fs)
 	}
+}
+
+// TestFirewallRejects: the middlebox drops the client's SYNs and answers
+// each with ICMP administratively prohibited: SYNs lost between fw-in and
+// fw-out, ICMP errors injected there, nothing else.
+func TestFirewallRejects(t *testing.T) {
+	fw := netip.MustParseAddr("10.9.0.254")
+	files := twoPoints(t, func(c *synth.Conn) {
+		c.Fault(synth.Match{From: synth.Client, Flags: synth.SYN}, synth.Fate{Lost: true, At: 0.5})
+		c.Handshake()
+		for _, p := range c.Packets() {
+			if p.Flags&synth.SYN == 0 {
+				continue
+			}
+			c.Inject(synth.Packet{From: synth.Server, Origin: 0.5, Sent: p.Sent.Add(time.Millisecond), TTL: 255, Custom: []synth.Layer{
+				&synth.IPv4{Src: fw, Dst: p.Src.Addr(), TTL: 255}, &synth.ICMPv4{Type: 3, Code: 13},
+				synth.Quote(28, &synth.IPv4{Src: p.Src.Addr(), Dst: p.Dst.Addr(), DF: true, TTL: p.TTL}, &synth.TCP{SrcPort: p.Src.Port(), DstPort: p.Dst.Port(), Seq: p.Seq, Flags: synth.SYN}),
+			}})
+		}
+		c.Wait(time.Second)
+	})
+	// The reference traffic: the same hosts on another port, before and
+	// after, so both captures were running while the SYNs passed.
+	ok := synth.NewConn(synth.Config{
+		Client: synth.Endpoint{Addr: netip.MustParseAddrPort("10.1.0.1:40001")},
+		Server: synth.Endpoint{Addr: netip.MustParseAddrPort("10.2.0.2:80")},
+		Start:  time.Date(2025, 3, 1, 11, 59, 59, 0, time.UTC),
+		RTT:    2 * time.Millisecond,
+		Hops:   1,
+	})
+	ok.Handshake()
+	ok.Send(synth.Client, 100)
+	ok.Send(synth.Server, 1000)
+	ok.Wait(10 * time.Second)
+	ok.Send(synth.Client, 100)
+	ok.Send(synth.Server, 1000)
+	ok.Close(synth.Client)
+	ok.Wait(time.Second)
+	appendFrames(t, files[0], ok.Capture(synth.Vantage{At: 0.4}))
+	appendFrames(t, files[1], ok.Capture(synth.Vantage{At: 0.6, Clock: 3 * time.Minute}))
+	fs := run(t, files)
+	lost, inj := byID(fs, "path.lost"), byID(fs, "path.injected")
+	if len(lost) != 1 || lost[0].Fact("segment") != "fw-in→fw-out" || !strings.HasPrefix(lost[0].Fact("kinds"), "SYN=") {
+		t.Errorf("lost: %+v", lost)
+	}
+	if len(inj) != 1 || inj[0].Fact("segment") != "fw-out→fw-in" || !strings.HasPrefix(inj[0].Fact("kinds"), "ICMP=") {
+		t.Errorf("injected: %+v", inj)
+	}
+}
+
+// appendFrames rewrites a capture with more frames after its own.
+func appendFrames(t *testing.T, file string, more []synth.Frame) {
+	t.Helper()
+	old, err := readFrames(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(old, more...)
+	slices.SortStableFunc(all, func(a, b synth.Frame) int { return a.Time.Compare(b.Time) })
+	if err := synth.WriteFile(file, synth.LinkEthernet, all); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFrames(file string) ([]synth.Frame, error) {
+	r, err := capture.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []synth.Frame
+	for f, err := range r.Frames() {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, synth.Frame{Time: f.Time.UTC(), Data: slices.Clone(f.Data)})
+	}
+	return out, nil
 }
