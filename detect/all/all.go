@@ -5,7 +5,10 @@ package all
 
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/closing"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
+	"github.com/wiresleuth/wiresleuth/detect/resets"
+	"github.com/wiresleuth/wiresleuth/detect/stall"
 	"github.com/wiresleuth/wiresleuth/detect/vantage"
 )
 
@@ -15,6 +18,15 @@ func Detectors() []*detect.Detector {
 		handshake.Unanswered,
 		handshake.ICMPUnreachable,
 		handshake.Refused,
+		resets.StaleACK,
+		resets.SpuriousSYNACK,
+		stall.AfterHandshake,
+		stall.Data,
+		closing.FINMissing,
+		closing.NoReuse,
+		resets.Forged,
+		resets.IdleTimeout,
+		resets.Summary,
 		vantage.Lost,
 		vantage.Injected,
 		vantage.Modified,

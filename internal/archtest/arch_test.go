@@ -26,9 +26,10 @@ var rank = map[string]int{
 	"fields":   5, "pktline": 5, "app/dispatch": 5,
 	"convtable": 6, "flagstat": 6, "dfilter": 6, "report/conns": 6, "internal/synth/gencap": 6,
 	"detect":            7,
-	"detect/":           8,
-	"correlate":         7,
-	"detect/all":        9,
+	"detect/progress":   8, // an observer the detector families share
+	"detect/":           9,
+	"correlate":         8,
+	"detect/all":        10,
 	"report":            9,
 	"diagnose":          10,
 	"cmd/":              11,

@@ -1,0 +1,5 @@
+package closing
+
+import "github.com/wiresleuth/wiresleuth/tcp"
+
+const retransmission = tcp.Retransmission
