@@ -221,6 +221,7 @@ func (m *merger) fates(f *detect.Finding) []string {
 			a := agg[k]
 			if a == nil {
 				c := kf
+				c.Sender = k.sender
 				c.Reached = slices.Clone(kf.Reached)
 				c.Judged = slices.Clone(kf.Judged)
 				agg[k] = &c
@@ -272,13 +273,12 @@ func (m *merger) fateLine(a *correlate.KindFate, conns int) string {
 	flush := func() {
 		if len(all) > 0 {
 			w := "all"
-			if n == 2 {
-				w = "both"
-			}
-			if n == 1 {
-				w = "it"
+			switch n {
+			case 1:
 				parts = append(parts, "it reached "+strings.Join(all, ", "))
-			} else {
+			case 2:
+				parts = append(parts, "both reached "+strings.Join(all, ", "))
+			default:
 				parts = append(parts, fmt.Sprintf("%s %d reached %s", w, n, strings.Join(all, ", ")))
 			}
 			all = nil
