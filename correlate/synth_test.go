@@ -30,6 +30,9 @@ var (
 	clientIP     = netip.MustParseAddr("10.1.0.1")
 	serverIP     = netip.MustParseAddr("10.2.0.2")
 	natIP        = netip.MustParseAddr("192.0.2.7")
+	clientIP6    = netip.MustParseAddr("2001:db8:1::1")
+	serverIP6    = netip.MustParseAddr("2001:db8:2::2")
+	natIP6       = netip.MustParseAddr("2001:db8:ffff::7")
 )
 
 type synthCase struct {
@@ -57,6 +60,8 @@ type synthCase struct {
 	// inject: a forged RST from the middlebox toward the client on every
 	// fifth connection.
 	inject bool
+	// v6: IPv6 addresses (NAT66 beyond the middlebox when nat is set).
+	v6 bool
 	// partial: packets that pass a point while its capture is stopped
 	// are not followed to the next running one (not done), so recall of
 	// matching and loss is judged against a lower bar.
@@ -109,9 +114,13 @@ func generate(t testing.TB, sc synthCase) *generated {
 	g := &generated{sc: sc}
 	for i := range sc.conns {
 		cport := uint16(20000 + i)
+		cIP, sIP := clientIP, serverIP
+		if sc.v6 {
+			cIP, sIP = clientIP6, serverIP6
+		}
 		cfg := synth.Config{
-			Client: synth.Endpoint{Addr: netip.AddrPortFrom(clientIP, cport), IDMode: sc.idMode, MAC: synth.MAC{2, 0, 0, 0, 0, 1}},
-			Server: synth.Endpoint{Addr: netip.AddrPortFrom(serverIP, 443), IDMode: sc.idMode, MAC: synth.MAC{2, 0, 0, 0, 0, 2}},
+			Client: synth.Endpoint{Addr: netip.AddrPortFrom(cIP, cport), IDMode: sc.idMode, MAC: synth.MAC{2, 0, 0, 0, 0, 1}},
+			Server: synth.Endpoint{Addr: netip.AddrPortFrom(sIP, 443), IDMode: sc.idMode, MAC: synth.MAC{2, 0, 0, 0, 0, 2}},
 			Start:  synthStart,
 			RTT:    2 * time.Millisecond,
 			Hops:   sc.hops,
@@ -213,10 +222,14 @@ func (sc synthCase) edit(p *synth.Packet, natPort uint16, shift uint32) {
 		return
 	}
 	if sc.nat {
+		nip := natIP
+		if sc.v6 {
+			nip = natIP6
+		}
 		if p.From == synth.Client {
-			p.Src = netip.AddrPortFrom(natIP, natPort)
+			p.Src = netip.AddrPortFrom(nip, natPort)
 		} else {
-			p.Dst = netip.AddrPortFrom(natIP, natPort)
+			p.Dst = netip.AddrPortFrom(nip, natPort)
 		}
 	}
 	if sc.seqShift {
@@ -466,6 +479,12 @@ func synthCases() []synthCase {
 			c.hops = 1
 			c.nat, c.seqShift, c.stripTS, c.clamp = true, true, true, true
 			c.idMode = synth.IDZero
+			c.lossAt, c.lossRate = []float64{0.5}, 0.5
+		}),
+		with("IPv6, NAT66 with port rewrite, offsets of seconds", func(c *synthCase) {
+			c.hops = 1
+			c.v6, c.nat = true, true
+			c.clock = [4]time.Duration{0, 2 * time.Second, -3 * time.Second, 5 * time.Second}
 			c.lossAt, c.lossRate = []float64{0.5}, 0.5
 		}),
 		with("VLAN at fw-in, SLL2 at fw-out, padding at the server, snap length 96 at the client", func(c *synthCase) {
