@@ -101,6 +101,12 @@ type Transaction struct {
 	RequestAt Pos           // frame of the request's first byte
 	ReplyAt   Pos           // frame of the reply's first byte; zero if none
 	Latency   time.Duration // ReplyAt.Time - RequestAt.Time; zero if no reply
+	// Detail is the decoder's typed record behind a transaction that did
+	// not end OK, when the decoder provides one (app/oncrpc: the reply, or
+	// the call when none came), for detectors that need more than the
+	// summary (an RPC program number, the versions a server supports).
+	// Nil otherwise.
+	Detail Record
 }
 
 // Sink receives transactions as decoders complete them.

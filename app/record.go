@@ -17,6 +17,7 @@ const (
 	FieldDuration                  // Num holds nanoseconds (tshark's relative times, e.g. http.time)
 	FieldAddr                      // Str holds an IP address in its text form
 	FieldHex                       // Num holds the value, shown in hexadecimal as tshark does (0x0303), Width digits
+	FieldInt                       // Num holds a signed value's bits (int64(Num))
 )
 
 // Field is one display-filter field of a decoded message, named as tshark
@@ -30,7 +31,7 @@ type Field struct {
 	Width uint8 // FieldHex: digits shown, zero-padded
 }
 
-// String, Uint, Bool, Duration, Addr and Hex build fields of each kind.
+// String, Uint, Bool, Duration, Addr, Int and Hex build fields of each kind.
 func String(name, v string) Field      { return Field{Name: name, Kind: FieldString, Str: v} }
 func Uint(name string, v uint64) Field { return Field{Name: name, Kind: FieldUint, Num: v} }
 func Bool(name string, v bool) Field {
@@ -44,6 +45,9 @@ func Duration(name string, nanos int64) Field {
 	return Field{Name: name, Kind: FieldDuration, Num: uint64(nanos)}
 }
 func Addr(name, text string) Field { return Field{Name: name, Kind: FieldAddr, Str: text} }
+
+// Int builds a signed field (gluster.op_ret -1).
+func Int(name string, v int64) Field { return Field{Name: name, Kind: FieldInt, Num: uint64(v)} }
 
 // Hex builds a field tshark shows in hexadecimal with width digits.
 func Hex(name string, v uint64, width uint8) Field {

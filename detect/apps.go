@@ -23,7 +23,7 @@ func Protocols() []app.Protocol { return append(dispatch.Standard(), oncrpc.Prot
 // Application streams end when idle this long, or this long after both
 // sides closed, so that their state is released during the pass.
 const (
-	appIdle    = 2 * time.Minute
+	appIdle    = 10 * time.Minute
 	appLinger  = 10 * time.Second
 	appUDPIdle = 30 * time.Second
 	appSweep   = time.Second
@@ -77,6 +77,7 @@ func (t *appTracker) output(info *AppConn, stream int64) app.Output {
 			if len(ds.Transactions) < MaxTransactions || x.Status != app.StatusOK {
 				ds.Transactions = append(ds.Transactions, x)
 				ds.TxnStreams = append(ds.TxnStreams, stream)
+				ds.TxnApps = append(ds.TxnApps, info)
 			}
 		},
 		Record: func(r app.Record) {
@@ -144,13 +145,20 @@ func likelyServer(src, dst uint16) bool {
 	return src < 1024 && dst >= 1024 || src < dst && dst >= 32768
 }
 
+// likelyReply guesses whether the first datagram of a UDP exchange is a
+// reply, the capture having missed the request: it comes from a lower
+// port to an ephemeral one (32768 and up). The first sender is otherwise
+// the client: a privileged client port (an NFS client's 801 talking to
+// 2049) is no reply.
+func likelyReply(src, dst uint16) bool { return dst >= 32768 && src < dst }
+
 func (t *appTracker) udpPacket(p *pipeline.Packet) {
 	key, _ := flow.New(header.ProtoUDP, p.Src, p.SrcPort, p.Dst, p.DstPort)
 	u := t.udp[key]
 	src := flow.Endpoint{Addr: p.Src, Port: p.SrcPort}
 	if u == nil {
 		client, server := src, flow.Endpoint{Addr: p.Dst, Port: p.DstPort}
-		if likelyServer(client.Port, server.Port) {
+		if likelyReply(client.Port, server.Port) {
 			client, server = server, client
 		}
 		info := &AppConn{Client: client, Server: server}

@@ -35,6 +35,9 @@ type Dataset struct {
 	Transactions []app.Transaction
 	// TxnStreams gives, for each transaction, its TCP stream (-1 for UDP).
 	TxnStreams []int64
+	// TxnApps gives, for each transaction, the TCP stream's or UDP
+	// exchange's application view (its client and server).
+	TxnApps []*AppConn
 
 	results map[*Observer]any
 }

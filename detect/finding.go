@@ -61,6 +61,11 @@ type Finding struct {
 	Vantages []string `json:"vantages,omitempty"`
 	// Score orders findings: how much of the trouble this explains.
 	Score float64 `json:"score"`
+	// Key, when a detector reports several findings of one id that may
+	// share connections (two error replies on one HTTP connection),
+	// tells them apart: findings from several captures merge only when
+	// their keys are equal. Not rendered.
+	Key string `json:"-"`
 }
 
 // Bounds on the lists a finding carries.

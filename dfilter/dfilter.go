@@ -6,12 +6,15 @@
 // if any occurrence of the field satisfies it, "a != b" holds if the field
 // is present and no occurrence equals b, and a comparison on an absent
 // field is false. Addresses compare with an address or a CIDR prefix
-// (ip.addr == 10.0.0.0/8).
+// (ip.addr == 10.0.0.0/8). Text fields (application fields such as
+// http.request.method) compare as strings, with "contains" and "matches"
+// (or ~, a case-insensitive regular expression) besides the comparisons.
 package dfilter
 
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -42,6 +45,30 @@ func Compile(expr string) (*Filter, error) {
 		return nil, fmt.Errorf("filter %q: unexpected %q", expr, p.toks[p.pos].text)
 	}
 	return &Filter{src: expr, root: n}, nil
+}
+
+// Fields lists the fields the filter reads, in the order they appear.
+func (f *Filter) Fields() []*fields.Field {
+	var out []*fields.Field
+	var walk func(n node)
+	walk = func(n node) {
+		switch n := n.(type) {
+		case andNode:
+			walk(n.l)
+			walk(n.r)
+		case orNode:
+			walk(n.l)
+			walk(n.r)
+		case notNode:
+			walk(n.x)
+		case existsNode:
+			out = append(out, n.field)
+		case cmpNode:
+			out = append(out, n.field)
+		}
+	}
+	walk(f.root)
+	return out
 }
 
 // String returns the source expression.
@@ -101,6 +128,7 @@ type literal struct {
 	isAddr bool
 	mac    [6]byte
 	isMAC  bool
+	re     *regexp.Regexp // matches
 }
 
 func parseLiteral(s string) literal {
@@ -137,7 +165,15 @@ func parseLiteral(s string) literal {
 }
 
 func (l literal) compare(v fields.Value, op string) bool {
+	switch op {
+	case "contains":
+		return v.Kind == fields.String && strings.Contains(v.S, l.text)
+	case "matches":
+		return v.Kind == fields.String && l.re != nil && l.re.MatchString(v.S)
+	}
 	switch v.Kind {
+	case fields.String:
+		return cmpNum(float64(strings.Compare(v.S, l.text)), 0, op)
 	case fields.Addr:
 		if !l.isAddr {
 			return false

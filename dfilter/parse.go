@@ -2,6 +2,7 @@ package dfilter
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -30,7 +31,7 @@ type parser struct {
 
 var wordOps = map[string]string{
 	"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=",
-	"and": "&&", "or": "||", "not": "!",
+	"and": "&&", "or": "||", "not": "!", "contains": "contains", "matches": "matches",
 }
 
 func (p *parser) lex() error {
@@ -47,12 +48,23 @@ func (p *parser) lex() error {
 			p.toks = append(p.toks, token{tokRParen, ")", i})
 			i++
 		case c == '"':
-			j := strings.IndexByte(s[i+1:], '"')
-			if j < 0 {
+			// A string: \" and \\ stand for " and \ as in Wireshark.
+			var b strings.Builder
+			j := i + 1
+			for ; j < len(s) && s[j] != '"'; j++ {
+				if s[j] == '\\' && j+1 < len(s) && (s[j+1] == '"' || s[j+1] == '\\') {
+					j++
+				}
+				b.WriteByte(s[j])
+			}
+			if j >= len(s) {
 				return fmt.Errorf("filter %q: unterminated string at %d", p.src, i)
 			}
-			p.toks = append(p.toks, token{tokString, s[i+1 : i+1+j], i})
-			i += j + 2
+			p.toks = append(p.toks, token{tokString, b.String(), i})
+			i = j + 1
+		case c == '~':
+			p.toks = append(p.toks, token{tokOp, "matches", i})
+			i++
 		case strings.HasPrefix(s[i:], "==") || strings.HasPrefix(s[i:], "!=") || strings.HasPrefix(s[i:], "<=") ||
 			strings.HasPrefix(s[i:], ">=") || strings.HasPrefix(s[i:], "&&") || strings.HasPrefix(s[i:], "||"):
 			p.toks = append(p.toks, token{tokOp, s[i : i+2], i})
@@ -166,7 +178,15 @@ func (p *parser) primary() (node, error) {
 			return nil, fmt.Errorf("filter %q: %s needs a value after %s", p.src, t.text, op.text)
 		}
 		p.pos++
-		return cmpNode{field: f, op: op.text, lit: parseLiteral(lit.text)}, nil
+		l := parseLiteral(lit.text)
+		if op.text == "matches" {
+			re, err := regexp.Compile("(?i)" + lit.text)
+			if err != nil {
+				return nil, fmt.Errorf("filter %q: %s: %v", p.src, lit.text, err)
+			}
+			l.re = re
+		}
+		return cmpNode{field: f, op: op.text, lit: l}, nil
 	}
 	return nil, fmt.Errorf("filter %q: unexpected %q at %d", p.src, t.text, t.pos)
 }

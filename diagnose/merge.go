@@ -18,8 +18,9 @@ import (
 // says where along the path the packets in question were seen and where
 // not ("10.99.1.2:80 sent FIN 6 times: all reached router-out, none
 // reached router-in"). Without one, connections are matched by their
-// endpoints. Findings that compare vantage points themselves (path.*)
-// are left as they are.
+// endpoints. Findings with different keys (Finding.Key) stay apart, and
+// findings that compare vantage points themselves (path.*) are left as
+// they are.
 func mergeVantages(findings []detect.Finding, datasets []*detect.Dataset, path *correlate.Path) []detect.Finding {
 	if len(datasets) < 2 {
 		return findings
@@ -42,7 +43,8 @@ func mergeVantages(findings []detect.Finding, datasets []*detect.Dataset, path *
 		}
 		group := []int{i}
 		for j := i + 1; j < len(findings); j++ {
-			if !used[j] && findings[j].ID == findings[i].ID && capOf(&findings[j]) != capOf(&findings[i]) && m.same(&findings[i], &findings[j]) {
+			if !used[j] && findings[j].ID == findings[i].ID && findings[j].Key == findings[i].Key &&
+				capOf(&findings[j]) != capOf(&findings[i]) && m.same(&findings[i], &findings[j]) {
 				used[j] = true
 				group = append(group, j)
 			}

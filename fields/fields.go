@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/wiresleuth/wiresleuth/app"
 	"github.com/wiresleuth/wiresleuth/capture"
 	"github.com/wiresleuth/wiresleuth/packet"
 	"github.com/wiresleuth/wiresleuth/tcp"
@@ -30,6 +31,7 @@ const (
 	MAC                  // 6 bytes, colon-separated
 	Seconds              // a time or duration in nanoseconds, printed as seconds with 9 decimals
 	FlagsStr             // tcp.flags.str: 12 characters, "·" for a clear bit
+	String               // text from the wire (an application field), printed as it is
 )
 
 // Value is one occurrence of a field.
@@ -39,6 +41,7 @@ type Value struct {
 	N     int64 // Uint, Hex, Int, Bool, Seconds, FlagsStr
 	IP    netip.Addr
 	HW    [6]byte
+	S     string // String
 }
 
 // Context is what a field can be extracted from: one decoded packet and,
@@ -50,6 +53,10 @@ type Context struct {
 	Prev    capture.Time    // timestamp of the previous frame
 	Pcapng  bool            // frame.interface_id exists only in pcapng
 	UDPConv int64           // udp.stream, -1 if not UDP
+	// App holds the application fields shown on this frame (see
+	// RegisterApp): those of the messages whose last byte it carried,
+	// in message order. Nil when no application decoding ran.
+	App []app.Field
 }
 
 // Field describes one extractable field.
@@ -58,6 +65,9 @@ type Field struct {
 	Doc  string
 	// Values appends the field's occurrences in c to out.
 	Values func(c *Context, out []Value) []Value
+	// App says the field comes from application decoding (Context.App),
+	// which needs a pass over the capture before the frames are shown.
+	App bool
 }
 
 var registry = map[string]*Field{}
@@ -115,6 +125,8 @@ func (v Value) Append(b []byte) []byte {
 		return b
 	case Seconds:
 		return capture.Time(v.N).AppendEpoch(b)
+	case String:
+		return append(b, v.S...)
 	case FlagsStr:
 		// Bits from the reserved ones down to FIN, as tshark lays them out.
 		const letters = "RRRACEUAPRSF" // tshark 4.0 calls the former NS bit AE (accurate ECN)

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"testing"
 
 	"github.com/wiresleuth/wiresleuth/app"
@@ -30,6 +31,14 @@ func msg(id, flags uint16, qd, an, ns, ar uint16, body ...[]byte) []byte {
 	}
 	for _, p := range body {
 		b = append(b, p...)
+	}
+	return b
+}
+
+func unhex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
 	}
 	return b
 }
@@ -231,6 +240,11 @@ func TestProbe(t *testing.T) {
 		{msg(0, 0x0000, 0, 1, 0, 0, rrA(wireName("printer.local"), [4]byte{10, 0, 0, 7})), 5353, app.No},     // a query needs a question
 		{msg(7, 0x0100, 1, 0, 0, 0, q("example.com", 1)), 137, app.No},                                       // NetBIOS
 		{[]byte{0x16, 3, 1, 0, 200, 1, 0, 0, 196, 3, 3, 0, 0}, 53, app.No},
+		// ONC RPC records (GlusterFS GETSPEC call and reply on 24007): the
+		// record mark reads as a length, the XID as a query for the root.
+		{unhex("8000005400000001000000000000000200dbb4a900000002000000020005f3970000001c"), 24007, app.No},
+		{unhex("80000850000000010000000100000000000000000000000000000000000008280000000000000828"), 24007, app.No},
+		{msg(7, 0x0100, 1, 0, 0, 0, []byte{0, 0, 2, 0, 1}), 9999, app.Maybe}, // a priming query off port 53
 	} {
 		if got := Probe(app.Client, tc.first, tc.port); got != tc.want {
 			t.Errorf("Probe(%x, %d) = %v, want %v", tc.first, tc.port, got, tc.want)

@@ -20,8 +20,9 @@ var Protocol = app.Protocol{
 // Probe recognises a DNS message: over TCP (first holds a 2-byte length
 // matching what follows, as far as it goes) or over UDP (a datagram). A
 // message whose header is plausible and whose first question parses is
-// Likely on the DNS ports (53, 5353, 5355) and for a standard query, Maybe
-// otherwise. UDP datagrams are told from TCP streams by the length prefix:
+// Likely on the DNS ports (53, 5353, 5355) and for a standard query of a
+// name other than the root, Maybe otherwise; a question whose class is none
+// DNS uses is No. UDP datagrams are told from TCP streams by the length prefix:
 // the dispatcher probes datagrams one by one. NetBIOS name service (port
 // 137) is DNS-shaped but not DNS: No.
 func Probe(side app.Side, first []byte, serverPort uint16) app.Confidence {
@@ -69,8 +70,24 @@ func probeMessage(msg []byte, port bool) app.Confidence {
 		}
 		return app.No
 	}
-	if port || !response && opcode == 0 && qd == 1 && an == 0 {
+	if !plausibleClass(binary.BigEndian.Uint16(msg[next+2:])) {
+		// Another protocol's bytes that happen to parse as a header and a
+		// name (an ONC RPC record mark and XID read as a query for the
+		// root, class 0xa900).
+		return app.No
+	}
+	if port || !response && opcode == 0 && qd == 1 && an == 0 && string(name) != "." {
 		return app.Likely
 	}
 	return app.Maybe
+}
+
+// plausibleClass reports whether a question's class is one DNS uses: IN,
+// CH, HS, NONE, ANY; mDNS sets the top bit (unicast response wanted).
+func plausibleClass(c uint16) bool {
+	switch c & 0x7fff {
+	case 1, 3, 4, 254, 255:
+		return true
+	}
+	return false
 }

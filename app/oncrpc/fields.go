@@ -24,7 +24,9 @@ func (m *Message) Fields() iter.Seq2[string, string] {
 				!u("rpc.auth.flavor", uint32(m.Cred.Flavor)) {
 				return
 			}
-			if m.Cred.Flavor == AuthSys && m.Cred.HasID {
+			// tshark shows the ids of AUTH_SYS and of GlusterFS's own
+			// AUTH_GLUSTERFS_v2 credentials.
+			if (m.Cred.Flavor == AuthSys || m.Cred.Flavor == AuthGlusterV2) && m.Cred.HasID {
 				if !u("rpc.auth.uid", m.Cred.UID) || !u("rpc.auth.gid", m.Cred.GID) {
 					return
 				}

@@ -83,6 +83,14 @@ func FuzzStream(f *testing.F) {
 				_ = m.Name()
 				for range m.Fields() {
 				}
+				// The typed view parses what Fields wrote.
+				r := MessageRecord{Msg: *m}
+				for f := range r.Fields {
+					if f.Kind == app.FieldString && f.Name != "portmap.rpcb.netid" && f.Name != "portmap.uaddr" &&
+						f.Name != "gluster.brick" && f.Name != "glusterfs.hndsk.getspec.key" && f.Name != "mount.path" {
+						t.Fatalf("%s=%q is not numeric", f.Name, f.Str)
+					}
+				}
 			},
 		})
 		runScript(t, script, func(side app.Side, b []byte, gap int, at app.Pos) {

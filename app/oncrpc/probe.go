@@ -16,6 +16,8 @@ var Protocol = app.Protocol{
 	NewDatagrams: func(sink app.Sink) app.Datagrams {
 		return NewDatagrams(Handler{Transaction: sink})
 	},
+	OpenStream:    func(out app.Output) app.Stream { return NewStream(handlerFor(out)) },
+	OpenDatagrams: func(out app.Output) app.Datagrams { return NewDatagrams(handlerFor(out)) },
 }
 
 // Probe judges by content whether the first bytes a side sent are ONC RPC,

@@ -19,6 +19,7 @@ func transaction(call, reply *Message, retrans int) app.Transaction {
 	}
 	if reply == nil {
 		t.Reply = "no reply"
+		t.Detail = &MessageRecord{Msg: *call}
 		return t
 	}
 	t.ReplyAt = reply.At
@@ -27,6 +28,7 @@ func transaction(call, reply *Message, retrans int) app.Transaction {
 	t.Status = app.StatusOK
 	if t.Error != "" {
 		t.Status = app.StatusError
+		t.Detail = &MessageRecord{Msg: *reply}
 	}
 	return t
 }

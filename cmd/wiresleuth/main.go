@@ -25,6 +25,7 @@ var commands map[string]command
 func init() {
 	commands = map[string]command{
 		"diagnose": {"name the faults in one or more captures, with evidence and next steps", runDiagnose},
+		"apps":     {"application transactions (HTTP, FTP, DNS, TLS, ONC RPC): request, reply, status, latency", runApps},
 		"conv":     {"conversation table: one row per TCP stream and UDP 4-tuple (as tshark -z conv)", runConv},
 		"conns":    {"connections as Zeek's conn.log (conn_state, history…) plus troubleshooting detail", runConns},
 		"flags":    {"TCP flag histogram per sender ([S], [S.], [.], [P.], [F.], [R] …)", runFlags},

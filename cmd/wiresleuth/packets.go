@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
+	"github.com/wiresleuth/wiresleuth/app/track"
 	"github.com/wiresleuth/wiresleuth/capture"
 	"github.com/wiresleuth/wiresleuth/dfilter"
 	"github.com/wiresleuth/wiresleuth/fields"
@@ -95,6 +97,22 @@ func runPackets(args []string, stdout, stderr io.Writer) int {
 			fl = append(fl, f)
 		}
 	}
+	// Application fields need a decoding pass before the frames are shown:
+	// a message belongs to the frame carrying its last byte, which the
+	// decoders know only once reassembly and dispatch have run.
+	want := map[string]bool{}
+	for _, f := range fl {
+		if f.App {
+			want[f.Name] = true
+		}
+	}
+	if flt != nil {
+		for _, f := range flt.Fields() {
+			if f.App {
+				want[f.Name] = true
+			}
+		}
+	}
 	files, ok := inputs(fs.Args(), stderr)
 	if !ok {
 		return 2
@@ -110,12 +128,28 @@ func runPackets(args []string, stdout, stderr io.Writer) int {
 		printed int64
 	)
 	for _, file := range files {
+		var appFields track.FrameFields
+		if len(want) > 0 {
+			var cleanup func()
+			var err error
+			if file, cleanup, err = rereadable(file); err != nil {
+				fmt.Fprintln(stderr, "wiresleuth:", err)
+				return 2
+			}
+			defer cleanup()
+			appFields, _, err = track.Fields(file, pipeline.Options{}, func(name string) bool { return want[name] })
+			if err != nil {
+				w.Flush()
+				fmt.Fprintln(stderr, "wiresleuth:", err)
+				return 2
+			}
+		}
 		pcapng := false
 		s, err := pipeline.Run(file, pipeline.Options{}, func(p *pipeline.Packet) error {
 			if p.Frame == 1 {
 				pcapng = isPcapng(file)
 			}
-			c := fields.Context{P: p.Packet, A: p.TCP, First: p.First, Prev: p.Prev, Pcapng: pcapng}
+			c := fields.Context{P: p.Packet, A: p.TCP, First: p.First, Prev: p.Prev, Pcapng: pcapng, App: appFields[p.Frame]}
 			if flt != nil && !flt.Match(&c) {
 				return nil
 			}
@@ -153,6 +187,29 @@ func runPackets(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// rereadable returns a name under which file can be read twice: file
+// itself, or for standard input a temporary copy that cleanup removes.
+func rereadable(file string) (name string, cleanup func(), err error) {
+	if file != "-" {
+		return file, func() {}, nil
+	}
+	f, err := os.CreateTemp("", "wiresleuth-stdin-*")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.Remove(f.Name()) }
+	if _, err := io.Copy(f, os.Stdin); err != nil {
+		f.Close()
+		cleanup()
+		return "", nil, fmt.Errorf("standard input: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return f.Name(), cleanup, nil
 }
 
 // isPcapng reports whether file is pcapng (frame.interface_id exists only

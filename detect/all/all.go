@@ -5,6 +5,7 @@ package all
 
 import (
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/appfail"
 	"github.com/wiresleuth/wiresleuth/detect/closing"
 	"github.com/wiresleuth/wiresleuth/detect/handshake"
 	"github.com/wiresleuth/wiresleuth/detect/resets"
@@ -27,6 +28,9 @@ func Detectors() []*detect.Detector {
 		resets.Forged,
 		resets.IdleTimeout,
 		resets.Summary,
+		appfail.ErrorReply,
+		appfail.NoReply,
+		appfail.Slow,
 		vantage.Lost,
 		vantage.Injected,
 		vantage.Modified,

@@ -25,6 +25,7 @@ var rank = map[string]int{
 	"pipeline": 4,
 	"fields":   5, "pktline": 5, "app/dispatch": 5,
 	"convtable": 6, "flagstat": 6, "dfilter": 6, "report/conns": 6, "internal/synth/gencap": 6,
+	"app/track": 6, "report/txns": 6, // the app decoders run over a pipeline; transactions as tables
 	"detect":            7,
 	"detect/progress":   8, // an observer the detector families share
 	"detect/":           9,

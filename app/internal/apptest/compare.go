@@ -27,6 +27,8 @@ func Format(f app.Field) string {
 		return "0"
 	case app.FieldHex:
 		return fmt.Sprintf("0x%0*x", int(f.Width), f.Num)
+	case app.FieldInt:
+		return strconv.FormatInt(int64(f.Num), 10)
 	case app.FieldDuration:
 		return fmt.Sprintf("%d.%09d", f.Num/1e9, f.Num%1e9)
 	}
