@@ -15,6 +15,9 @@ type BuildOptions struct {
 	Conn *conn.Options
 	// NoApp skips application decoding.
 	NoApp bool
+	// Captures is how many captures are diagnosed together (0 or 1: this
+	// one alone); observers marked MultiOnly run only when it is above 1.
+	Captures int
 }
 
 // Build makes one pass over a capture and returns its dataset. An error
@@ -30,6 +33,9 @@ func Build(opt BuildOptions) (*Dataset, error) {
 			keeps = append(keeps, d.Keep)
 		}
 		for _, o := range d.Requires {
+			if o.MultiOnly && opt.Captures < 2 {
+				continue
+			}
 			if !seen[o] {
 				seen[o] = true
 				observers = append(observers, o)

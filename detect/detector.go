@@ -32,6 +32,10 @@ type Detector struct {
 type Observer struct {
 	Name string
 	Doc  string
+	// MultiOnly observers run only when several captures are diagnosed
+	// together (BuildOptions.Captures > 1): their results compare
+	// vantage points.
+	MultiOnly bool
 	// New starts an observation of one capture.
 	New func() Observation
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/wiresleuth/wiresleuth/capture"
 	"github.com/wiresleuth/wiresleuth/conn"
 	"github.com/wiresleuth/wiresleuth/detect"
+	"github.com/wiresleuth/wiresleuth/detect/vantage"
 	"github.com/wiresleuth/wiresleuth/pipeline"
 	"github.com/wiresleuth/wiresleuth/pktline"
 	"github.com/wiresleuth/wiresleuth/report"
@@ -105,14 +106,15 @@ func Order(in []Input, names []string) ([]Input, error) {
 func Run(inputs []Input, opt Options) (*report.Report, error) {
 	var datasets []*detect.Dataset
 	for _, in := range inputs {
-		ds, err := detect.Build(detect.BuildOptions{Name: in.Name, File: in.File, Detectors: opt.Detectors, Conn: opt.Conn, NoApp: opt.NoApp})
+		ds, err := detect.Build(detect.BuildOptions{Name: in.Name, File: in.File, Detectors: opt.Detectors, Conn: opt.Conn, NoApp: opt.NoApp, Captures: len(inputs)})
 		if err != nil {
 			return nil, err
 		}
 		datasets = append(datasets, ds)
 	}
 	findings, runErr := detect.Run(opt.Detectors, datasets)
-	findings = mergeVantages(findings, datasets)
+	path := vantage.Path(datasets)
+	findings = mergeVantages(findings, datasets, path)
 	if err := renderEvidence(inputs, findings); err != nil {
 		return nil, err
 	}
@@ -128,10 +130,7 @@ func Run(inputs []Input, opt Options) (*report.Report, error) {
 		r.Summary.Outcomes = outcomes(datasets[0])
 	}
 	if len(datasets) > 1 {
-		r.Path = &report.Path{}
-		for _, ds := range datasets {
-			r.Path.Vantages = append(r.Path.Vantages, report.Vantage{Name: ds.Name})
-		}
+		r.Path = pathOf(datasets, path)
 	}
 	r.Sort()
 	return r, nil

@@ -122,8 +122,10 @@ func (l *lab) stopProcs() {
 func (l *lab) teardown() {
 	l.stopProcs()
 	for _, t := range l.dumps {
-		t.cmd.Process.Kill()
-		<-t.done
+		if t != nil {
+			t.cmd.Process.Kill()
+			<-t.done
+		}
 	}
 	l.dumps = nil
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -157,8 +157,13 @@ func (l *lab) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	l.logf("captures running; traffic starts")
+	windows := l.captureWindows(ctx)
 	if err := l.sc.run(ctx, l); err != nil {
+		windows()
 		return nil, fmt.Errorf("traffic: %w", err)
+	}
+	if err := windows(); err != nil {
+		return nil, err
 	}
 	// Let the last retransmissions and closes reach every capture point.
 	if err := sleep(ctx, l.sc.settle); err != nil {

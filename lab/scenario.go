@@ -19,6 +19,10 @@ type Scenario struct {
 	check  func(v *verifier)                       // what the captures must show
 	settle time.Duration                           // wait after the clients before stopping captures
 	limit  time.Duration                           // hard bound on the whole run
+	// late starts the named vantage points' captures, and early stops
+	// them, this long after the traffic starts: captures that overlap
+	// only partly, as captures started by hand on several machines do.
+	late, early map[string]time.Duration
 }
 
 // step is a command run in a node.
@@ -55,6 +59,7 @@ func Scenarios() []Scenario {
 		httpNoKeepalive(),
 		oncrpc(),
 		duplicateForwarding(),
+		pathDrops(),
 	}
 	for i := range list {
 		if list[i].topo == nil {

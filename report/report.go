@@ -60,9 +60,44 @@ type Outcome struct {
 	Count int    `json:"count"`
 }
 
-// Path lists the vantage points in path order and their clock offsets.
+// Path lists the vantage points in path order and their clock offsets,
+// and the segments between them.
 type Path struct {
 	Vantages []Vantage `json:"vantages"`
+	// Segments are the stretches between two captures that see the same
+	// connections (usually neighbours), in path order.
+	Segments []Segment `json:"segments,omitempty"`
+}
+
+// Segment is the stretch of path between two captures.
+type Segment struct {
+	From        string `json:"from"`
+	To          string `json:"to"`
+	Connections int    `json:"connections"`
+	Matched     int    `json:"matched_packets"`
+	// OffsetS is To's clock minus From's.
+	OffsetS      float64 `json:"offset_s"`
+	OffsetErrS   float64 `json:"offset_err_s"`
+	OverlapStart string  `json:"overlap_start,omitempty"`
+	OverlapEnd   string  `json:"overlap_end,omitempty"`
+	// Down is traffic travelling From→To, Up To→From.
+	Down SegmentDir `json:"down"`
+	Up   SegmentDir `json:"up"`
+	// NAT lists address translations between the two captures.
+	NAT []string `json:"nat,omitempty"`
+}
+
+// SegmentDir is one direction of a segment: packets matched, lost and
+// injected, one-way delay after clock alignment, and the usual TTL
+// decrement (-1 unknown).
+type SegmentDir struct {
+	Matched      int     `json:"matched"`
+	Lost         int     `json:"lost"`
+	Injected     int     `json:"injected"`
+	DelayP50S    float64 `json:"delay_p50_s"`
+	DelayP99S    float64 `json:"delay_p99_s"`
+	DelayMaxS    float64 `json:"delay_max_s"`
+	TTLDecrement int     `json:"ttl_decrement"`
 }
 
 // Vantage is one capture point on the path.
@@ -70,8 +105,11 @@ type Vantage struct {
 	Name string `json:"name"`
 	// OffsetS is this capture's clock minus the first capture's, as
 	// estimated from matched packets, with its uncertainty.
-	OffsetS      float64 `json:"offset_s"`
-	OffsetErrS   float64 `json:"offset_err_s"`
+	OffsetS    float64 `json:"offset_s"`
+	OffsetErrS float64 `json:"offset_err_s"`
+	// OneSided: packets were matched one way only somewhere on the chain
+	// to the first capture, so OffsetS includes a one-way delay.
+	OneSided     bool    `json:"offset_one_sided,omitempty"`
 	DriftPPM     float64 `json:"drift_ppm"`
 	MatchedPkts  int64   `json:"matched_packets"`
 	OverlapStart string  `json:"overlap_start,omitempty"`

@@ -96,7 +96,41 @@ func Text(w io.Writer, r *Report, o TextOptions) error {
 		p("\n")
 		for _, v := range r.Path.Vantages[1:] {
 			if v.MatchedPkts > 0 {
-				p("  clock of %s: %+.6f s ± %.6f s relative to %s (%d packets matched)\n", Clean(v.Name), v.OffsetS, v.OffsetErrS, Clean(r.Path.Vantages[0].Name), v.MatchedPkts)
+				one := ""
+				if v.OneSided {
+					one = ", one-sided: includes a one-way delay"
+				}
+				p("  clock of %s: %+.6f s ± %.6f s relative to %s (%d packets matched%s)\n", Clean(v.Name), v.OffsetS, v.OffsetErrS, Clean(r.Path.Vantages[0].Name), v.MatchedPkts, one)
+			}
+		}
+		for _, s := range r.Path.Segments {
+			if s.Matched > 0 {
+				p("  %s → %s: %d packets of %d connections matched", Clean(s.From), Clean(s.To), s.Matched, s.Connections)
+			} else {
+				p("  %s → %s (across captures that were not running)", Clean(s.From), Clean(s.To))
+			}
+			for _, d := range []struct {
+				arrow string
+				x     SegmentDir
+			}{{"→", s.Down}, {"←", s.Up}} {
+				if d.x.Matched+d.x.Lost+d.x.Injected == 0 {
+					continue
+				}
+				if d.x.Matched > 0 {
+					p("; %s delay %s median, %s at 99%%", d.arrow, seconds(d.x.DelayP50S), seconds(d.x.DelayP99S))
+				} else {
+					p("; %s", d.arrow)
+				}
+				if d.x.Lost > 0 {
+					p(", %d lost", d.x.Lost)
+				}
+				if d.x.Injected > 0 {
+					p(", %d injected", d.x.Injected)
+				}
+			}
+			p("\n")
+			for _, n := range s.NAT {
+				p("    NAT: %s\n", Clean(n))
 			}
 		}
 	}
@@ -178,6 +212,17 @@ func Text(w io.Writer, r *Report, o TextOptions) error {
 		}
 	}
 	return bw.err
+}
+
+// seconds writes a duration given in seconds compactly: "12 µs", "3.4 ms", "1.2 s".
+func seconds(s float64) string {
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.2f s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.1f ms", s*1e3)
+	}
+	return fmt.Sprintf("%.0f µs", s*1e6)
 }
 
 func plural(n int) string {

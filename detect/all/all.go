@@ -13,6 +13,7 @@ import (
 	"github.com/wiresleuth/wiresleuth/detect/pmtu"
 	"github.com/wiresleuth/wiresleuth/detect/resets"
 	"github.com/wiresleuth/wiresleuth/detect/stall"
+	"github.com/wiresleuth/wiresleuth/detect/vantage"
 )
 
 // Detectors returns the detectors.
@@ -36,5 +37,9 @@ func Detectors() []*detect.Detector {
 		appfail.ErrorReply,
 		appfail.NoReply,
 		appfail.Slow,
+		vantage.Lost,
+		vantage.Injected,
+		vantage.Modified,
+		vantage.Latency,
 	}
 }
