@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -30,9 +29,8 @@ func implemented() map[string]bool {
 // familyIDs lists the finding ids of detectors that report several.
 var familyIDs = map[string][]string{}
 
-// judge diagnoses a scenario folder and compares with its truth. Scenarios
-// whose expected ids are not all implemented yet are judged only on
-// precision: no unexpected warning or error.
+// judge diagnoses a scenario folder and compares with its truth: every
+// expected finding with its facts, and no unexpected warning or error.
 func judge(t *testing.T, dir string) {
 	t.Helper()
 	res, err := lab.ReadResult(dir)
@@ -54,19 +52,14 @@ func judge(t *testing.T, dir string) {
 		got = append(got, lab.Reported{ID: f.ID, Severity: f.Severity.String(), JSON: b})
 		ids = append(ids, f.ID+"("+f.Severity.String()+")")
 	}
-	truth := res.Truth
 	impl := implemented()
-	complete := !slices.ContainsFunc(truth.Expect, func(id string) bool { return !impl[id] })
-	if !complete {
-		// Judge precision only: drop what is expected but not built yet.
-		truth.Expect = slices.DeleteFunc(slices.Clone(truth.Expect), func(id string) bool { return !impl[id] })
-		truth.Facts = nil
+	for _, id := range res.Truth.Expect {
+		if !impl[id] {
+			t.Errorf("%s: expects %s, which no detector reports", filepath.Base(dir), id)
+		}
 	}
-	if bad := truth.Judge(got); len(bad) > 0 {
+	if bad := res.Truth.Judge(got); len(bad) > 0 {
 		t.Errorf("%s: reported %v\n%s", filepath.Base(dir), ids, strings.Join(bad, "\n"))
-	}
-	if !complete {
-		t.Logf("%s: judged on precision only (not all of %v implemented); reported %v", filepath.Base(dir), res.Truth.Expect, ids)
 	}
 	checkReport(t, rep)
 }

@@ -126,6 +126,10 @@ func compareAppFields(t *testing.T, file string, names []string, facts *appFacts
 	for _, d := range appDecodeAs {
 		targs = append(targs, "-d", d)
 	}
+	// wiresleuth reassembles segments that arrive ahead of a hole once
+	// the hole is filled; tshark does only with this preference (off by
+	// default in 4.0), and otherwise never shows such a response.
+	targs = append(targs, "-o", "tcp.reassemble_out_of_order:TRUE")
 	for _, n := range names {
 		args = append(args, "-e", n)
 		targs = append(targs, "-e", n)

@@ -75,9 +75,10 @@ func TestDirectoryArgument(t *testing.T) {
 	data, _ = os.ReadFile(corpus.Path(t, "testdata", "http-veth.pcap"))
 	os.WriteFile(filepath.Join(dir, "a.pcap"), data, 0o644)
 	os.WriteFile(filepath.Join(dir, "truth.json"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "lab.log"), []byte("notes"), 0o644)
 	code, out, errs := runCapture("conv", dir)
-	if code != 0 || !strings.Contains(errs, "truth.json") {
-		t.Fatalf("exit %d stderr %q", code, errs)
+	if want := "wiresleuth: " + dir + ": skipping lab.log, truth.json (not capture files)\n"; code != 0 || errs != want {
+		t.Fatalf("exit %d stderr %q, want %q", code, errs, want)
 	}
 	if a, b := strings.Index(out, "a.pcap"), strings.Index(out, "b.pcap"); a < 0 || b < 0 || a > b {
 		t.Fatalf("captures not in name order:\n%s", out)

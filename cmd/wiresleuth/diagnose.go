@@ -42,9 +42,7 @@ func runDiagnose(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "wiresleuth:", err)
 		return 2
 	}
-	for _, s := range skipped {
-		fmt.Fprintf(stderr, "wiresleuth: skipping %s: not a capture file\n", s)
-	}
+	warnSkipped(stderr, skipped)
 	if len(inputs) == 0 {
 		fmt.Fprintln(stderr, "wiresleuth: no capture files in", fs.Args())
 		return 2

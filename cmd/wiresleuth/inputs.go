@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/wiresleuth/wiresleuth/capture"
 	"github.com/wiresleuth/wiresleuth/pipeline"
@@ -23,9 +25,7 @@ func inputs(args []string, stderr io.Writer) ([]string, bool) {
 		fmt.Fprintln(stderr, "wiresleuth:", err)
 		return nil, false
 	}
-	for _, s := range skipped {
-		fmt.Fprintf(stderr, "wiresleuth: skipping %s: not a capture file\n", s)
-	}
+	warnSkipped(stderr, skipped)
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "wiresleuth: no capture files in", args)
 		return nil, false
@@ -42,6 +42,29 @@ func inputs(args []string, stderr io.Writer) ([]string, bool) {
 		r.Close()
 	}
 	return files, true
+}
+
+// warnSkipped names the files of a directory that are not captures, one
+// line per directory: a scenario folder keeps its notes beside its
+// captures, and the user should see they were left out without a wall of
+// warnings.
+func warnSkipped(stderr io.Writer, skipped []string) {
+	var dirs []string
+	byDir := map[string][]string{}
+	for _, s := range skipped {
+		d := filepath.Dir(s)
+		if byDir[d] == nil {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], filepath.Base(s))
+	}
+	for _, d := range dirs {
+		what := "not capture files"
+		if len(byDir[d]) == 1 {
+			what = "not a capture file"
+		}
+		fmt.Fprintf(stderr, "wiresleuth: %s: skipping %s (%s)\n", d, strings.Join(byDir[d], ", "), what)
+	}
 }
 
 // runAll runs the pipeline over each file, reporting damage as a warning.
