@@ -40,6 +40,7 @@ type Dataset struct {
 	TxnApps []*AppConn
 
 	results map[*Observer]any
+	marks   map[int64]Outcome // by tcp.stream: outcomes detectors found (Mark)
 }
 
 // Caps on what a dataset keeps.
@@ -101,10 +102,41 @@ const (
 	Reset                     // established, then reset (RSTO, RSTR)
 	OpenAtEnd                 // established and still open when the capture ended (S1) or closed on one side only
 	Other                     // partial or unclassifiable (OTH, SH, SHR, RSTOS0, RSTRH)
+	// The outcomes below come from detectors (Dataset.Mark), not from
+	// the connection state alone.
+	Stalled  // data stopped being acknowledged (stall.*), however it ended
+	TimedOut // waited idle for something that never came, then gave up (close.fin-missing)
 	numOutcomes
 )
 
-var outcomeNames = [...]string{"completed", "refused", "unanswered", "reset", "open at end", "other"}
+var outcomeNames = [...]string{"completed", "refused", "unanswered", "reset", "open at end", "other", "stalled", "timed out"}
+
+// Outcomes lists every outcome in summary order.
+func Outcomes() []Outcome {
+	return []Outcome{Completed, Refused, Unanswered, Reset, Stalled, TimedOut, OpenAtEnd, Other}
+}
+
+// Mark records what a detector found out about how the connection with
+// tcp.stream stream ended, for the summary; a stall outranks a timeout.
+// Brief.Outcome stays what the connection state says, so detectors that
+// run later see the same briefs whatever ran before them.
+func (d *Dataset) Mark(stream int64, o Outcome) {
+	if d.marks == nil {
+		d.marks = map[int64]Outcome{}
+	}
+	if old, ok := d.marks[stream]; !ok || old != Stalled {
+		d.marks[stream] = o
+	}
+}
+
+// FinalOutcome is how b's connection ended, with what detectors found out
+// (Mark).
+func (d *Dataset) FinalOutcome(b *Brief) Outcome {
+	if o, ok := d.marks[b.Stream]; ok && b.Stream >= 0 {
+		return o
+	}
+	return b.Outcome
+}
 
 func (o Outcome) String() string { return outcomeNames[o] }
 

@@ -172,12 +172,12 @@ func warningsOf(ds *detect.Dataset) []string {
 }
 
 func outcomes(ds *detect.Dataset) []report.Outcome {
-	var n [8]int
+	n := map[detect.Outcome]int{}
 	for i := range ds.Briefs {
-		n[ds.Briefs[i].Outcome]++
+		n[ds.FinalOutcome(&ds.Briefs[i])]++
 	}
 	var out []report.Outcome
-	for o := detect.Completed; o <= detect.Other; o++ {
+	for _, o := range detect.Outcomes() {
 		if n[o] > 0 {
 			out = append(out, report.Outcome{Name: o.String(), Count: n[o]})
 		}

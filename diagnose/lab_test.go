@@ -2,6 +2,7 @@ package diagnose_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,5 +101,35 @@ func TestExamples(t *testing.T) {
 	}
 	if n < 15 {
 		t.Fatalf("only %d example scenarios", n)
+	}
+}
+
+// TestOutcomes: the summary counts connections by how they ended, with
+// what the detectors found out beyond the connection state (a stall, a
+// wait for a FIN that never came).
+func TestOutcomes(t *testing.T) {
+	for dir, want := range map[string]string{
+		"burst-drop":       "completed 4, stalled 3",
+		"fin-lost":         "timed out 2",
+		"syn-drop":         "completed 1, unanswered 1",
+		"reject-tcp-reset": "completed 1, refused 1",
+		"pmtu-blackhole":   "stalled 1",
+		"healthy":          "completed 3",
+	} {
+		in, _, err := diagnose.Inputs([]string{corpus.Path(t, "examples", dir)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := diagnose.Run(in, diagnose.Options{Detectors: all.Detectors(), Tool: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range rep.Summary.Outcomes {
+			got = append(got, fmt.Sprintf("%s %d", o.Name, o.Count))
+		}
+		if g := strings.Join(got, ", "); g != want {
+			t.Errorf("%s: outcomes %q, want %q", dir, g, want)
+		}
 	}
 }

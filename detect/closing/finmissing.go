@@ -87,6 +87,7 @@ func runFINMissing(p *detect.Pass) error {
 		var order []key
 		groups := map[key][]*missing{}
 		for _, m := range found {
+			ds.Mark(m.f.Stream, detect.TimedOut)
 			k := key{m.f.Endpoint(m.closer), m.why == whyUnacked}
 			if _, ok := groups[k]; !ok {
 				order = append(order, k)

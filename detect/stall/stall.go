@@ -56,6 +56,13 @@ type groupKey struct {
 
 func run(p *detect.Pass, first bool) error {
 	all := analyse(p)
+	for _, s := range all {
+		if s.first == first {
+			for i := range s.views {
+				s.views[i].ds.Mark(s.views[i].f.Stream, detect.Stalled)
+			}
+		}
+	}
 	txns := txnIndex{}
 	for vi, ds := range p.Datasets {
 		var order []groupKey
