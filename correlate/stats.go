@@ -115,7 +115,10 @@ func (p *Path) stats() {
 			st = max(st, float64(vy.c.Start)-ps.clock.at(vy.c.Start))
 			en = min(en, float64(vy.c.End)-ps.clock.at(vy.c.End))
 		}
-		seg.OverlapStart, seg.OverlapEnd = capture.Time(st), capture.Time(en)
+		// Nanoseconds since 1970 do not fit a float64 exactly: round to
+		// the microsecond, well within the offset's uncertainty, so that
+		// reports do not show digits the arithmetic made up.
+		seg.OverlapStart, seg.OverlapEnd = toMicros(st), toMicros(en)
 		down := p.downFn(ps)
 		type dsample struct {
 			t int64
@@ -427,4 +430,10 @@ func episodes[S any](ss []S, base, excess float64, get func(S) (int64, float64))
 	}
 	_ = math.Inf
 	return out
+}
+
+// toMicros turns a float64 time in nanoseconds into a capture.Time rounded
+// to the microsecond.
+func toMicros(ns float64) capture.Time {
+	return capture.Time(int64(math.Round(ns/1e3)) * 1e3)
 }

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/wiresleuth/wiresleuth/app"
@@ -49,9 +51,10 @@ type tcpApp struct {
 }
 
 type udpApp struct {
-	info *AppConn
-	dg   *dispatch.Datagrams
-	last capture.Time
+	info  *AppConn
+	dg    *dispatch.Datagrams
+	last  capture.Time
+	first int64 // frame of the first datagram: the order exchanges end in
 }
 
 func newAppTracker(ds *Dataset) (*appTracker, error) {
@@ -162,7 +165,7 @@ func (t *appTracker) udpPacket(p *pipeline.Packet) {
 			client, server = server, client
 		}
 		info := &AppConn{Client: client, Server: server}
-		u = &udpApp{info: info}
+		u = &udpApp{info: info, first: p.Frame}
 		u.dg = t.disp.NewDatagrams(server.Port, t.output(info, -1))
 		t.udp[key] = u
 	}
@@ -175,16 +178,35 @@ func (t *appTracker) udpPacket(p *pipeline.Packet) {
 }
 
 func (t *appTracker) sweep(now capture.Time) {
-	for s, a := range t.tcp {
+	t.endAll(func(a *tcpApp) bool {
 		done := a.reset || a.closed[0] && a.closed[1]
-		if now.Sub(a.last) > appIdle || done && now.Sub(a.last) > appLinger {
-			t.endTCP(s, a)
+		return now.Sub(a.last) > appIdle || done && now.Sub(a.last) > appLinger
+	}, func(u *udpApp) bool { return now.Sub(u.last) > appUDPIdle })
+}
+
+// endAll ends the streams and exchanges the functions select, TCP streams
+// by tcp.stream and UDP exchanges by first frame: the order of their
+// transactions, and so the report, must not depend on map iteration.
+func (t *appTracker) endAll(tcpDone func(*tcpApp) bool, udpDone func(*udpApp) bool) {
+	var streams []int64
+	for s, a := range t.tcp {
+		if tcpDone(a) {
+			streams = append(streams, s)
 		}
 	}
+	slices.Sort(streams)
+	for _, s := range streams {
+		t.endTCP(s, t.tcp[s])
+	}
+	var keys []flow.Key
 	for k, u := range t.udp {
-		if now.Sub(u.last) > appUDPIdle {
-			t.endUDP(k, u)
+		if udpDone(u) {
+			keys = append(keys, k)
 		}
+	}
+	slices.SortFunc(keys, func(a, b flow.Key) int { return cmp.Compare(t.udp[a].first, t.udp[b].first) })
+	for _, k := range keys {
+		t.endUDP(k, t.udp[k])
 	}
 }
 
@@ -208,10 +230,5 @@ func (t *appTracker) endUDP(k flow.Key, u *udpApp) {
 
 // finish ends every stream still open at the end of the capture.
 func (t *appTracker) finish() {
-	for s, a := range t.tcp {
-		t.endTCP(s, a)
-	}
-	for k, u := range t.udp {
-		t.endUDP(k, u)
-	}
+	t.endAll(func(*tcpApp) bool { return true }, func(*udpApp) bool { return true })
 }

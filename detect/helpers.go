@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wiresleuth/wiresleuth/conn"
@@ -34,10 +35,16 @@ func Seconds(d time.Duration) string {
 	return fmt.Sprintf("%.0f µs", float64(d)/1e3)
 }
 
-// Plural returns "1 connection" / "3 connections".
+// Plural returns "1 connection" / "3 connections" ("queries", "boxes").
 func Plural(n int, word string) string {
 	if n == 1 {
 		return fmt.Sprintf("1 %s", word)
+	}
+	switch {
+	case len(word) > 1 && strings.HasSuffix(word, "y") && !strings.ContainsRune("aeiou", rune(word[len(word)-2])):
+		word = word[:len(word)-1] + "ie"
+	case strings.HasSuffix(word, "s") || strings.HasSuffix(word, "x") || strings.HasSuffix(word, "ch") || strings.HasSuffix(word, "sh"):
+		word += "e"
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -4,6 +4,8 @@
 #   wiresleuth conv FILE
 #   tshark -n -q -z conv,tcp -r FILE
 #   tcptrace -n FILE
+#   wiresleuth diagnose FILE   (the whole product: TCP analysis, conn records,
+#                               application decoding, every detector)
 # and prints the ratios. The machines are shared and noisy: each tool runs
 # RUNS times (default 3), interleaved, and the best wall and CPU times
 # count; compare the ratios, not the absolute times.
@@ -34,8 +36,12 @@ for _ in $(seq "$runs"); do
 	measure wiresleuth "$data/wiresleuth" conv "$file"
 	measure tshark tshark -n -q -z conv,tcp -r "$file"
 	measure tcptrace tcptrace -n "$file"
+	# diagnose exits 1 when it reports an error finding: not a failure here.
+	measure diagnose bash -c '"$@"; test $? -le 1' _ "$data/wiresleuth" diagnose --format json "$file"
 done
 echo "== best of $runs: tool wall_s cpu_s max_rss_kb"
 awk '{ if (!($1 in w) || $2 < w[$1]) w[$1]=$2; if (!($1 in c) || $3 < c[$1]) c[$1]=$3; if ($4 > m[$1]) m[$1]=$4; if (!($1 in o)) o[$1]=n++ }
      END { for (t in o) r[o[t]]=t; for (i=0;i<n;i++) printf "%s %.2f %.2f %d\n", r[i], w[r[i]], c[r[i]], m[r[i]] }' "$data/raw" | tee "$data/results"
-awk 'NR==1{w=$2; c=$3; m=$4} NR>1{printf "wiresleuth conv is %.1fx faster than %s (wall), %.1fx (cpu), uses %.1fx less memory\n", $2/w, $1, $3/c, $4/m}' "$data/results"
+awk 'NR==1{w=$2; c=$3; m=$4} NR>1 && $1!="diagnose"{printf "wiresleuth conv is %.1fx faster than %s (wall), %.1fx (cpu), uses %.1fx less memory\n", $2/w, $1, $3/c, $4/m}
+     $1=="diagnose"{dw=$2; dc=$3; dm=$4} $1=="tshark"{tw=$2; tc=$3; tm=$4}
+     END { if (dw > 0) printf "wiresleuth diagnose is %.1fx faster than tshark conv,tcp (wall), %.1fx (cpu), uses %.1fx less memory\n", tw/dw, tc/dc, tm/dm }' "$data/results"

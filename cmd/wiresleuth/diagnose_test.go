@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,5 +71,33 @@ func TestDiagnoseNames(t *testing.T) {
 	}
 	if code, _, _ := runCapture("diagnose", "--path", "x,y", filepath.Join(dir, "04-server.pcap")); code != 2 {
 		t.Fatal("--path with the wrong names accepted")
+	}
+}
+
+// TestDiagnoseDeterministic: the same capture gives the same report, byte
+// for byte. A generated capture with thousands of connections and DNS
+// exchanges, some unanswered, makes streams end together in bulk (idle
+// sweeps, end of capture), where map order must not leak into the report.
+func TestDiagnoseDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a 40 MB capture")
+	}
+	file := filepath.Join(t.TempDir(), "gen.pcap")
+	cmd := exec.Command("go", "run", "./internal/synth/gencap", "-o", file, "-size", "40MB", "-seed", "5")
+	cmd.Dir = corpus.Path(t, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gencap: %v\n%s", err, out)
+	}
+	var first string
+	for i := range 3 {
+		_, out, errs := runCapture("diagnose", "--format", "json", file)
+		if !strings.Contains(out, `"app.no-reply"`) {
+			t.Fatalf("no app.no-reply finding to order (stderr %q)", errs)
+		}
+		if i == 0 {
+			first = out
+		} else if out != first {
+			t.Fatalf("run %d differs from the first", i+1)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package appfail
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,20 @@ type view struct {
 	txns  []txn
 	brief map[int64]*detect.Brief // by tcp.stream
 	tr    *TransportResult
+	// resolvedNames indexes the successful DNS transactions by client
+	// and name (built on first use): judging each failed query against
+	// every other transaction costs O(n²) on a busy resolver's capture.
+	resolvedNames map[dnsKey][]resolvedAt
+}
+
+type dnsKey struct {
+	client netip.Addr
+	name   string
+}
+
+type resolvedAt struct {
+	frame  int64
+	server netip.Addr
 }
 
 func newView(ds *detect.Dataset) *view {
@@ -50,6 +65,27 @@ func newView(ds *detect.Dataset) *view {
 		}
 	}
 	return v
+}
+
+// resolvedFrom reports whether x's client got a successful DNS answer
+// for name earlier from any server, or later from x's server.
+func (v *view) resolvedFrom(x txn, name string) bool {
+	if v.resolvedNames == nil {
+		v.resolvedNames = map[dnsKey][]resolvedAt{}
+		for _, y := range v.txns {
+			if y.t.Status == app.StatusOK && y.t.Protocol == "dns" {
+				k := dnsKey{y.client().Addr, dnsName(y.t)}
+				v.resolvedNames[k] = append(v.resolvedNames[k], resolvedAt{at(y.t).Frame, y.server().Addr})
+			}
+		}
+	}
+	f := at(x.t).Frame
+	for _, r := range v.resolvedNames[dnsKey{x.client().Addr, name}] {
+		if r.frame < f || r.frame > f && r.server == x.server().Addr {
+			return true
+		}
+	}
+	return false
 }
 
 // stream returns what the transport observer saw of x's TCP stream.

@@ -294,14 +294,13 @@ func judgeFTP(x txn) judgement {
 
 func judgeDNS(v *view, x txn) judgement {
 	name := dnsName(x.t)
-	resolved := func(match func(string) bool) bool {
-		return laterOK(v, x, func(u *app.Transaction) bool { return match(dnsName(u)) }) ||
-			earlierOK(v, x, func(u *app.Transaction) bool { return match(dnsName(u)) })
-	}
-	if resolved(func(n string) bool { return n != name && strings.HasPrefix(name, n+".") }) {
-		// www.example.org.corp.example: the resolver library appended a
-		// search domain to a name that resolved as it was.
-		return judgement{expected: "a resolver search-list expansion of a name that resolved"}
+	// www.example.org.corp.example: the resolver library appended a search
+	// domain to a name that resolved as it was (any shorter name ending at
+	// a label boundary).
+	for i := range len(name) {
+		if name[i] == '.' && i > 0 && v.resolvedFrom(x, name[:i]) {
+			return judgement{expected: "a resolver search-list expansion of a name that resolved"}
+		}
 	}
 	switch x.t.Error {
 	case "NXDOMAIN":
@@ -310,7 +309,7 @@ func judgeDNS(v *view, x txn) judgement {
 			next:    []string{"Check the name and the zone (dig NAME @RESOLVER); check the search list in /etc/resolv.conf."}}
 	case "SERVFAIL":
 		sev := detect.Error
-		if resolved(func(n string) bool { return n == name }) {
+		if v.resolvedFrom(x, name) {
 			sev = detect.Warning // it resolved at another time
 		}
 		return judgement{sev: sev,
@@ -326,16 +325,6 @@ func judgeDNS(v *view, x txn) judgement {
 			}}
 	}
 	return judgement{sev: detect.Warning, meaning: fmt.Sprintf("The DNS server answered %s.", x.t.Error)}
-}
-
-func earlierOK(v *view, x txn, match func(t *app.Transaction) bool) bool {
-	for _, y := range v.txns {
-		if y.t.Status == app.StatusOK && y.t.Protocol == x.t.Protocol && y.client().Addr == x.client().Addr &&
-			at(y.t).Frame < at(x.t).Frame && match(y.t) {
-			return true
-		}
-	}
-	return false
 }
 
 func judgeTLS(x txn) judgement {
