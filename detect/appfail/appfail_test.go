@@ -468,3 +468,37 @@ func TestErrorReplyLookalikes(t *testing.T) {
 		t.Errorf("search list: %s", strings.Join(ids(fs), "\n"))
 	}
 }
+
+// TestManyUnanswered: a resolver that drops a third of 15,000 queries and
+// answers NXDOMAIN to another third: every failed query is judged, through
+// the view's indexes (a scan of every transaction and connection per
+// failed query is quadratic: 10^11 steps for 100,000 lost queries among a
+// million connections). The time bound only catches a gross regression.
+func TestManyUnanswered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("15,000 queries")
+	}
+	qs := make([]dnsQuery, 15000)
+	for i := range qs {
+		qs[i] = dnsQuery{at: time.Duration(i) * time.Millisecond, name: fmt.Sprintf("host%d.example", i%500), latency: time.Millisecond,
+			lost: i%3 == 0, tries: 1 + 2*btoi(i%3 == 0)}
+		if i%3 == 1 {
+			qs[i].rcode = 3
+		}
+	}
+	file := dnsCapture(t, "many.pcap", "10.1.0.53", qs, "")
+	start := time.Now()
+	fs := diagnoseArgs(t, file)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("diagnosis took %v", d)
+	}
+	f := one(t, fs, "app.no-reply", "server", "10.1.0.53:53")
+	contains(t, "explanation", f.Explanation, "5000 queries")
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -38,6 +38,60 @@ type view struct {
 	// and name (built on first use): judging each failed query against
 	// every other transaction costs O(n²) on a busy resolver's capture.
 	resolvedNames map[dnsKey][]resolvedAt
+	// The indexes below serve the no-reply detector the same way.
+	udpExchanges map[[2]flow.Endpoint]udpExchange // by client, server
+	answered     map[requestKey]bool              // requests answered (OK or error)
+	lastReply    map[int64]capture.Time           // by tcp.stream: the last reply
+}
+
+// udpExchange is what the connection summaries say of one client's
+// datagrams to one server.
+type udpExchange struct {
+	answered bool         // the server sent something back
+	lastSent capture.Time // the client's last datagram
+}
+
+type requestKey struct {
+	request, operation string
+	client, server     flow.Endpoint
+}
+
+// udpExchange returns what the summaries say of client's datagrams to
+// server.
+func (v *view) udpExchange(client, server flow.Endpoint) udpExchange {
+	if v.udpExchanges == nil {
+		v.udpExchanges = map[[2]flow.Endpoint]udpExchange{}
+		for i := range v.ds.Briefs {
+			b := &v.ds.Briefs[i]
+			if b.Proto != conn.ProtoUDP {
+				continue
+			}
+			fwd := v.udpExchanges[[2]flow.Endpoint{b.Orig, b.Resp}]
+			fwd.answered = fwd.answered || b.RespPkts > 0
+			fwd.lastSent = max(fwd.lastSent, b.End)
+			v.udpExchanges[[2]flow.Endpoint{b.Orig, b.Resp}] = fwd
+			if b.OrigPkts > 0 { // oriented the other way: the server's datagrams answer the client
+				rev := v.udpExchanges[[2]flow.Endpoint{b.Resp, b.Orig}]
+				rev.answered = true
+				v.udpExchanges[[2]flow.Endpoint{b.Resp, b.Orig}] = rev
+			}
+		}
+	}
+	return v.udpExchanges[[2]flow.Endpoint{client, server}]
+}
+
+// answeredRequest reports whether this view saw the same request as x
+// answered (OK or with an error).
+func (v *view) answeredRequest(x txn) bool {
+	if v.answered == nil {
+		v.answered = map[requestKey]bool{}
+		for _, y := range v.txns {
+			if y.t.Status == app.StatusOK || y.t.Status == app.StatusError {
+				v.answered[requestKey{y.t.Request, y.t.Operation, y.client(), y.server()}] = true
+			}
+		}
+	}
+	return v.answered[requestKey{x.t.Request, x.t.Operation, x.client(), x.server()}]
 }
 
 type dnsKey struct {

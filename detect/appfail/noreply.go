@@ -116,15 +116,10 @@ func examine(v *view, x txn) (u unanswered, ok bool) {
 	}
 	if x.udp() {
 		u.icmp = v.tr.ICMP(x.client(), x.server())
-		for i := range v.ds.Briefs {
-			b := &v.ds.Briefs[i]
-			if b.Proto == conn.ProtoUDP && (b.Orig == x.client() && b.Resp == x.server() && b.RespPkts > 0 ||
-				b.Orig == x.server() && b.Resp == x.client() && b.OrigPkts > 0) {
-				u.answered = true
-			}
-		}
+		ex := v.udpExchange(x.client(), x.server())
+		u.answered = ex.answered
 		u.wait = end.Sub(req.Time)
-		u.lastTry = lastDatagram(v, x)
+		u.lastTry = max(x.t.RequestAt.Time, ex.lastSent)
 		return u, true
 	}
 	sv := v.stream(x)
@@ -177,14 +172,8 @@ func examine(v *view, x txn) (u unanswered, ok bool) {
 // explain.
 func answeredElsewhere(views []*view, self int, x txn) bool {
 	for i, v := range views {
-		if i == self {
-			continue
-		}
-		for _, y := range v.txns {
-			if (y.t.Status == app.StatusOK || y.t.Status == app.StatusError) && y.t.Request == x.t.Request &&
-				y.t.Operation == x.t.Operation && y.client() == x.client() && y.server() == x.server() {
-				return true
-			}
+		if i != self && v.answeredRequest(x) {
+			return true
 		}
 	}
 	return false
@@ -390,18 +379,6 @@ func noReplySteps(proto string, srv flow.Endpoint, transport string, x txn) []st
 	return s
 }
 
-// lastDatagram returns when the client last sent on x's exchange, from the
-// connection summaries; the request's own time if unknown.
-func lastDatagram(v *view, x txn) capture.Time {
-	t := x.t.RequestAt.Time
-	for i := range v.ds.Briefs {
-		if b := &v.ds.Briefs[i]; b.Proto == conn.ProtoUDP && b.Orig == x.client() && b.Resp == x.server() && b.End > t {
-			t = b.End
-		}
-	}
-	return t
-}
-
 var rpcRetrans = regexp.MustCompile(`, retransmitted (\d+)x`)
 
 // retries returns how many times the client sent the request again: a DNS
@@ -422,10 +399,14 @@ func retries(t *app.Transaction) int {
 // answeredAfter reports whether some transaction on x's TCP stream got its
 // reply after x was sent.
 func answeredAfter(v *view, x txn) bool {
-	for _, y := range v.txns {
-		if y.stream == x.stream && y.t.ReplyAt.Frame != 0 && y.t.ReplyAt.Time > x.t.RequestAt.Time {
-			return true
+	if v.lastReply == nil {
+		v.lastReply = map[int64]capture.Time{}
+		for _, y := range v.txns {
+			if y.t.ReplyAt.Frame != 0 && y.t.ReplyAt.Time > v.lastReply[y.stream] {
+				v.lastReply[y.stream] = y.t.ReplyAt.Time
+			}
 		}
 	}
-	return false
+	last, ok := v.lastReply[x.stream]
+	return ok && last > x.t.RequestAt.Time
 }
