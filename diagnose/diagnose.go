@@ -131,6 +131,7 @@ func Run(inputs []Input, opt Options) (*report.Report, error) {
 	}
 	if len(datasets) > 1 {
 		r.Path = pathOf(datasets, path)
+		r.Warnings = append(r.Warnings, unmatchedWarnings(datasets, path)...)
 	}
 	r.Sort()
 	return r, nil

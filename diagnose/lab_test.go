@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,6 +131,35 @@ func TestOutcomes(t *testing.T) {
 		}
 		if g := strings.Join(got, ", "); g != want {
 			t.Errorf("%s: outcomes %q, want %q", dir, g, want)
+		}
+	}
+}
+
+// TestUnrelatedCaptures: two captures of different traffic share no
+// packets; the report says so instead of describing a path between them,
+// and the lab scenarios, whose captures all share packets, get no such
+// warning.
+func TestUnrelatedCaptures(t *testing.T) {
+	run := func(args ...string) *report.Report {
+		in, _, err := diagnose.Inputs(args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := diagnose.Run(in, diagnose.Options{Detectors: all.Detectors(), Tool: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := run("a="+corpus.Path(t, "examples", "fin-lost", "01-client.pcap"), "b="+corpus.Path(t, "testdata", "http-veth.pcap"))
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.HasPrefix(w, "b (") && strings.Contains(w, "shares no packets with a") }) {
+		t.Errorf("warnings: %q", rep.Warnings)
+	}
+	for _, dir := range []string{"fin-lost", "path-drops", "snat-mss-clamp"} {
+		for _, w := range run(corpus.Path(t, "examples", dir)).Warnings {
+			if strings.Contains(w, "shares no packets") {
+				t.Errorf("%s: %s", dir, w)
+			}
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package diagnose
 
 import (
+	"fmt"
+
 	"github.com/wiresleuth/wiresleuth/correlate"
 	"github.com/wiresleuth/wiresleuth/detect"
 	"github.com/wiresleuth/wiresleuth/report"
@@ -56,4 +58,19 @@ func pathOf(datasets []*detect.Dataset, p *correlate.Path) *report.Path {
 		}
 	}
 	return rp
+}
+
+// unmatchedWarnings names the captures whose clock could not be tied to the
+// first one: they share no packets with the others (another path, another
+// time), so their findings stand alone and nothing is said of the path to
+// them.
+func unmatchedWarnings(datasets []*detect.Dataset, p *correlate.Path) []string {
+	var w []string
+	for v := 1; v < len(datasets); v++ {
+		if p == nil || !p.Clock(v).Known {
+			w = append(w, fmt.Sprintf("%s (%s) shares no packets with %s: it is diagnosed on its own, and nothing is said about the path between them",
+				datasets[v].Name, datasets[v].File, datasets[0].Name))
+		}
+	}
+	return w
 }
