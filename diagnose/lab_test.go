@@ -152,7 +152,9 @@ func TestUnrelatedCaptures(t *testing.T) {
 		return rep
 	}
 	rep := run("a="+corpus.Path(t, "examples", "fin-lost", "01-client.pcap"), "b="+corpus.Path(t, "testdata", "http-veth.pcap"))
-	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.HasPrefix(w, "b (") && strings.Contains(w, "shares no packets with a") }) {
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, "b (") && strings.Contains(w, "shares no packets with a")
+	}) {
 		t.Errorf("warnings: %q", rep.Warnings)
 	}
 	for _, dir := range []string{"fin-lost", "path-drops", "snat-mss-clamp"} {
