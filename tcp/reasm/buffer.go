@@ -123,7 +123,7 @@ func (h *half) enforce(at app.Pos) {
 	for h.cost > h.c.maxBuf && len(h.segs) > 0 {
 		h.st.OverflowGaps++
 		h.gap(int64(h.segs[0].seq.Sub(h.next)), at)
-		h.drain(at)
+		h.drain(app.Pos{})
 	}
 	h.st.PeakBuffered = max(h.st.PeakBuffered, h.cost)
 }

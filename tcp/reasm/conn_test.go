@@ -116,7 +116,7 @@ func TestAckedGap(t *testing.T) {
 func TestAckedGapBetweenBuffered(t *testing.T) {
 	// Holes between buffered pieces below the ACK are declared one by
 	// one; the piece beyond the ACK waits for its own hole.
-	expect(t, Options{}, `cG2@7 c"cc"@7 cG2@7 c"ff"@7 c"gg"@8 c"ii"@8 E@9`, hs(
+	expect(t, Options{}, `cG2@7 c"cc"@4 cG2@7 c"ff"@5 c"gg"@8 c"ii"@8 E@9`, hs(
 		tseg{side: cli, seq: 1003, flags: fACK, data: "cc"},
 		tseg{side: cli, seq: 1007, flags: fACK, data: "ff"},
 		tseg{side: cli, seq: 1011, flags: fACK, data: "ii"},
@@ -164,7 +164,7 @@ func TestOverflow(t *testing.T) {
 	// A cap of two small pieces: the third out-of-order piece gives up
 	// the hole before the first.
 	opt := Options{MaxBuffered: 2*segOverhead + 8}
-	_, c := expect(t, opt, `cG3@6 c"dddd"@6 c"eeee"@6 cG4@7 c"jjjj"@6 E@7`, hs(
+	_, c := expect(t, opt, `cG3@6 c"dddd"@4 c"eeee"@5 cG4@7 c"jjjj"@6 E@7`, hs(
 		tseg{side: cli, seq: 1004, flags: fACK, data: "dddd"},
 		tseg{side: cli, seq: 1008, flags: fACK, data: "eeee"},
 		tseg{side: cli, seq: 1016, flags: fACK, data: "jjjj"},

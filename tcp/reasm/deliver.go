@@ -27,8 +27,10 @@ func (h *half) flushAll(at app.Pos) {
 // are delivered at, the frame that put them in order (as Wireshark shows
 // a PDU in the frame that completes it): a response whose hole a
 // retransmission fills is complete only then. A zero at keeps each
-// piece's own frame, for pieces given up rather than completed (a flush
-// at the end of the capture must not date them to its last packet).
+// piece's own frame, for pieces that follow a hole given up rather than
+// filled (acknowledged unseen, over the buffer cap, flushed at RST or the
+// end): nothing in the capture says when they became complete, and the
+// giving up must not date them.
 func (h *half) drain(at app.Pos) {
 	k, next := 0, h.next
 	for k < len(h.segs) && h.segs[k].seq == next {

@@ -60,7 +60,7 @@ func Example() {
 	// frame  4: client "request one\n"
 	// frame  5: server "reply part 1;"
 	// frame  7: server missing 13 bytes
-	// frame  7: server "reply part 3;"
+	// frame  6: server "reply part 3;"
 	// frame  8: client missing 16 bytes
 	// frame  8: server "second reply;"
 	// frame 10: server missing 13 bytes

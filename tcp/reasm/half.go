@@ -240,7 +240,7 @@ func (h *half) ack(a seqnum.Value, at app.Pos) {
 	}
 	for h.next.LessThan(lim) {
 		if len(h.segs) > 0 && h.segs[0].seq == h.next {
-			h.drain(at)
+			h.drain(app.Pos{})
 			continue
 		}
 		hole := lim
@@ -251,7 +251,7 @@ func (h *half) ack(a seqnum.Value, at app.Pos) {
 		h.st.AckedGapBytes += n
 		h.gap(n, at)
 	}
-	h.drain(at)
+	h.drain(app.Pos{})
 }
 
 // fin records the FIN at seq; it closes the direction once everything

@@ -251,7 +251,7 @@ func TestSynthHoles(t *testing.T) {
 	// the reply to it; the server's 13 lost bytes before its FIN when the
 	// client acknowledges the FIN; the client's unacknowledged hole at
 	// End, then its waiting data.
-	want := `c"request one\n"@4 s"reply part 1;"@5 sG13@7 s"reply part 3;"@7 cG16@8 s"second reply;"@8 sG13@10 sFIN@9 cG11@11 c"never acked"@11 E@11`
+	want := `c"request one\n"@4 s"reply part 1;"@5 sG13@7 s"reply part 3;"@6 cG16@8 s"second reply;"@8 sG13@10 sFIN@9 cG11@11 c"never acked"@11 E@11`
 	if got := r.calls(); got != want {
 		t.Errorf("calls\n got %s\nwant %s", got, want)
 	}
