@@ -37,8 +37,12 @@ func TestTransportAllocations(t *testing.T) {
 	if n < 200 {
 		t.Fatalf("only %d packets", n)
 	}
-	if mallocs != 0 {
-		t.Errorf("%d allocations over %d packets of a known connection", mallocs, n-41)
+	// Go's maps grow at points that depend on their random hash seed when
+	// entries come and go, so a few amortised allocations can land in the
+	// window (1 run in 6 under load saw 6); one per packet cannot hide
+	// under this bound.
+	if limit := uint64(16); mallocs > limit {
+		t.Errorf("%d allocations over %d packets of a known connection, want at most %d", mallocs, n-41, limit)
 	}
 	res := o.Finish().(*TransportResult)
 	if len(res.TCP) != 1 {
