@@ -2,10 +2,9 @@ package appfail
 
 import (
 	"path/filepath"
-	"runtime"
 	"testing"
 
-	"github.com/wiresleuth/wiresleuth/conn"
+	"github.com/wiresleuth/wiresleuth/detect/internal/dtest"
 	"github.com/wiresleuth/wiresleuth/flow"
 	"github.com/wiresleuth/wiresleuth/internal/corpus"
 	"github.com/wiresleuth/wiresleuth/pipeline"
@@ -17,32 +16,12 @@ import (
 func TestTransportAllocations(t *testing.T) {
 	file := filepath.Join(corpus.Path(t, "examples"), "bulk-random-loss", "01-client.pcap.gz")
 	o := Transport.New()
-	var ms runtime.MemStats
-	var mallocs uint64
-	n := 0
-	_, err := pipeline.Run(file, pipeline.Options{NewDecoder: conn.NewDecoder, Serial: true}, func(p *pipeline.Packet) error {
-		runtime.ReadMemStats(&ms)
-		before := ms.Mallocs
-		o.Packet(p)
-		runtime.ReadMemStats(&ms)
-		if n > 40 {
-			mallocs += ms.Mallocs - before
-		}
-		n++
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n < 200 {
+	mallocs, n := dtest.PacketAllocs(t, file, 41, func(p *pipeline.Packet) { o.Packet(p) })
+	if n < 190 {
 		t.Fatalf("only %d packets", n)
 	}
-	// Mallocs is process-wide: under load a few allocations have landed in
-	// the window (6 in 1 run of 6; none in 70 quiet runs), from amortised
-	// map growth or the runtime. One per packet cannot hide under this
-	// bound.
-	if limit := uint64(16); mallocs > limit {
-		t.Errorf("%d allocations over %d packets of a known connection, want at most %d", mallocs, n-41, limit)
+	if limit := uint64(16); mallocs > limit { // see PacketAllocs
+		t.Errorf("%d allocations over %d packets of a known connection, want at most %d", mallocs, n, limit)
 	}
 	res := o.Finish().(*TransportResult)
 	if len(res.TCP) != 1 {
