@@ -34,7 +34,17 @@ grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]+\(' . | while read -r 
 	pkg=$(dirname "$f")
 	for fn in $(grep -oE '^func Fuzz[A-Za-z0-9_]+' "$f" | cut -d' ' -f2); do
 		echo "-- $pkg $fn"
-		go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$pkg" >/dev/null
+		# A failing input is written to $pkg/testdata/fuzz and fails the
+		# run. A failure that leaves none (the fuzzing engine losing a
+		# worker on a loaded machine) is shown and retried once.
+		out=$(mktemp)
+		if ! go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$pkg" >"$out" 2>&1; then
+			tail -20 "$out"
+			if [ -n "$(git status --porcelain -- "$pkg/testdata/fuzz" 2>/dev/null)" ]; then rm -f "$out"; exit 1; fi
+			echo "-- no failing input written: retrying $pkg $fn"
+			go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$FUZZTIME" "$pkg" >"$out" 2>&1 || { tail -20 "$out"; rm -f "$out"; exit 1; }
+		fi
+		rm -f "$out"
 	done
 done
 echo "== all tests passed"
